@@ -1,0 +1,108 @@
+package oauthcore
+
+import (
+	"context"
+	"time"
+)
+
+// The store interfaces are small on purpose: each endpoint depends on the
+// part it uses. Keys named "hash" are SHA-256 hex digests of bearer secrets
+// (see HashSecret); a store never sees a plain secret. Every method returns
+// ErrNotFound for a missing or expired record; any other error is an outage.
+// All stores are checked by the conformance suite in oauthcore/storetest.
+
+// ClientStore keeps registered clients.
+type ClientStore interface {
+	CreateClient(ctx context.Context, c *Client) error
+	// GetClient returns ErrNotFound for unknown and expired clients. A
+	// client whose ExpiresAt has passed stays alive while it has a live
+	// grant (a registration never expires under a valid refresh token).
+	GetClient(ctx context.Context, id string) (*Client, error)
+	// UpdateClient replaces a stored client (ErrNotFound if it is gone).
+	UpdateClient(ctx context.Context, c *Client) error
+	// DeleteClient removes the client and revokes every grant of it.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// FlowStore keeps pending browser flows.
+type FlowStore interface {
+	PutFlow(ctx context.Context, hash string, f *Flow) error
+	// TakeFlow returns the flow and deletes it in one atomic step, so a flow
+	// can be completed once only.
+	TakeFlow(ctx context.Context, hash string) (*Flow, error)
+	// GetFlow reads a flow without consuming it.
+	GetFlow(ctx context.Context, hash string) (*Flow, error)
+}
+
+// CodeStore keeps authorization codes.
+type CodeStore interface {
+	PutCode(ctx context.Context, hash string, c *AuthCode) error
+	// PeekCode reads a code that has not been consumed yet.
+	PeekCode(ctx context.Context, hash string) (*AuthCode, error)
+	// ConsumeCode marks the code used in one atomic step and returns it.
+	// Exactly one of any number of concurrent callers gets it; the others,
+	// and every later caller until the code expires, get ErrCodeUsed with
+	// the tombstone (whose GrantID tells what the code produced).
+	ConsumeCode(ctx context.Context, hash string) (*AuthCode, error)
+	// SetCodeGrant records on a used code the grant it produced.
+	SetCodeGrant(ctx context.Context, hash, grantID string) error
+}
+
+// GrantStore keeps grants and their refresh-token index.
+type GrantStore interface {
+	// CreateGrant stores a new grant and indexes its RefreshHash.
+	CreateGrant(ctx context.Context, g *Grant) error
+	GetGrant(ctx context.Context, id string) (*Grant, error)
+	// GrantByRefresh finds the grant that any refresh token of its family
+	// (current, previous or older) belongs to.
+	GrantByRefresh(ctx context.Context, hash string) (*Grant, error)
+	// UpdateGrant stores g if the stored version is still g.Version-1
+	// (ErrConflict otherwise) and indexes a new RefreshHash.
+	UpdateGrant(ctx context.Context, g *Grant) error
+	// RevokeGrant deletes the grant and its refresh-token index and records
+	// the revocation until the grant would have expired. Unknown ids are
+	// not an error.
+	RevokeGrant(ctx context.Context, id string) error
+	// GrantRevoked reports whether a grant was revoked (or no longer exists).
+	GrantRevoked(ctx context.Context, id string) (bool, error)
+}
+
+// RevocationStore keeps revoked access-token ids until the tokens expire.
+type RevocationStore interface {
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// ConsentStore remembers which browser approved which client registration.
+type ConsentStore interface {
+	PutConsent(ctx context.Context, hash string, expiresAt time.Time) error
+	HasConsent(ctx context.Context, hash string) (bool, error)
+}
+
+// KeyStore keeps the asymmetric signing keys shared by every instance.
+type KeyStore interface {
+	// LoadKeys returns the stored set (ErrNotFound if none).
+	LoadKeys(ctx context.Context) (*KeySet, error)
+	// SaveKeys stores ks if the stored version is still ks.Version-1
+	// (0 meaning none stored), ErrConflict otherwise.
+	SaveKeys(ctx context.Context, ks *KeySet) error
+}
+
+// Store is everything the server needs.
+type Store interface {
+	ClientStore
+	FlowStore
+	CodeStore
+	GrantStore
+	RevocationStore
+	ConsentStore
+	KeyStore
+}
+
+// RevocationNotifier is implemented by stores that can tell a process about
+// revocations made anywhere (in this process, or by another instance). The
+// gate's cache subscribes to it.
+type RevocationNotifier interface {
+	// OnRevoke registers fn, called with kind "grant" or "token" and the id.
+	OnRevoke(fn func(kind, id string))
+}
