@@ -1,0 +1,45 @@
+package oauthcore
+
+import (
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Claims are the claims of our access tokens: the RFC 9068 profile plus
+// the GitHub identity under the original's claim names, and the id of the
+// grant that produced the token so revoking the grant ends it.
+type Claims struct {
+	jwt.RegisteredClaims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+	Username string `json:"username,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Name     string `json:"name,omitempty"`
+	GrantID  string `json:"gid,omitempty"`
+}
+
+// Audience returns the single audience our tokens carry.
+func (c *Claims) Audience() string {
+	if len(c.RegisteredClaims.Audience) == 0 {
+		return ""
+	}
+	return c.RegisteredClaims.Audience[0]
+}
+
+// HasScope reports whether the space-separated scope list contains want.
+func (c *Claims) HasScope(want string) bool {
+	s := c.Scope
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != ' ' {
+			i++
+		}
+		if s[:i] == want {
+			return true
+		}
+		if i == len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return false
+}

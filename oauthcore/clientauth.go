@@ -1,0 +1,85 @@
+package oauthcore
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// authFailed is the one answer for every client-authentication failure, so
+// unknown ids and wrong secrets look alike (CL-06).
+func authFailed() *Error { return invalidClient("client authentication failed") }
+
+// credentials are what a request presented to authenticate a client.
+type credentials struct {
+	id, secret string
+	method     string // AuthBasic, AuthPost or AuthNone
+}
+
+// readCredentials takes client credentials from HTTP Basic or the form,
+// never both (RFC 6749 §2.3.1).
+func readCredentials(r *http.Request, p params) (credentials, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		cr := credentials{id: p.get("client_id"), secret: p.get("client_secret"), method: AuthNone}
+		if cr.secret != "" {
+			cr.method = AuthPost
+		}
+		if cr.id == "" {
+			return cr, authFailed()
+		}
+		return cr, nil
+	}
+	if len(h) < 6 || !strings.EqualFold(h[:6], "basic ") || p.get("client_secret") != "" {
+		return credentials{}, authFailed()
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
+	if err != nil {
+		return credentials{}, authFailed()
+	}
+	id, secret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return credentials{}, authFailed()
+	}
+	// RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
+	if id, err = url.QueryUnescape(id); err != nil {
+		return credentials{}, authFailed()
+	}
+	if secret, err = url.QueryUnescape(secret); err != nil {
+		return credentials{}, authFailed()
+	}
+	if formID := p.get("client_id"); formID != "" && formID != id {
+		return credentials{}, authFailed()
+	}
+	return credentials{id: id, secret: secret, method: AuthBasic}, nil
+}
+
+// authenticateClient enforces the client's registered
+// token_endpoint_auth_method: public clients present no secret,
+// confidential ones their secret in exactly their registered transport
+// (CL-01; the original never required the secret, S3).
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p params) (*Client, error) {
+	cr, err := readCredentials(r, p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetClient(ctx, cr.id)
+	if err != nil {
+		return nil, storeErr(err, authFailed())
+	}
+	if cr.method != c.Metadata.TokenEndpointAuthMethod {
+		return nil, authFailed()
+	}
+	if c.Public() {
+		return c, nil
+	}
+	if !hashMatches(cr.secret, c.SecretHash) {
+		return nil, authFailed()
+	}
+	if !c.SecretExpiresAt.IsZero() && s.now().After(c.SecretExpiresAt) {
+		return nil, authFailed()
+	}
+	return c, nil
+}

@@ -1,0 +1,193 @@
+package oauthcore
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the server's policy. The Caddy app fills it from its own
+// documented fields; Defaults applies the values a zero field means.
+type Config struct {
+	// Issuer is the absolute https URL of this server (http only on
+	// loopback), with no path, query or fragment.
+	Issuer string
+
+	// JWTSecret selects HS256 access tokens signed with it (at least 32
+	// bytes). Empty: ES256 with keys kept in the store and rotated.
+	JWTSecret []byte
+	// KeyRotation is how often a new ES256 key takes over.
+	KeyRotation time.Duration
+
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	// ClientLifetime is how long a registration lives; negative means
+	// forever (the Caddy app maps the original's 0 to that).
+	ClientLifetime time.Duration
+	CodeLifetime   time.Duration
+	// RefreshGrace is how long a rotated refresh token may be presented
+	// again (lost response, parallel refresh) without being treated as
+	// reuse.
+	RefreshGrace time.Duration
+	FlowLifetime time.Duration
+	// ConsentLifetime is how long a browser's approval of a client lasts.
+	ConsentLifetime time.Duration
+	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	Leeway time.Duration
+
+	// Scopes are the scopes this server grants; a request's scope must be a
+	// subset. DefaultScope is granted when a request names none.
+	Scopes       []string
+	DefaultScope string
+	// Resources, when set, are the only RFC 8707 resources tokens may be
+	// issued for. Empty: any absolute https (or loopback http) URL.
+	Resources []string
+
+	// PrivateSchemes are redirect-URI schemes allowed besides https,
+	// loopback http and reverse-DNS private-use schemes (RFC 8252 §7.1).
+	PrivateSchemes []string
+	// MaxRedirectURIs and MaxRegistrationBytes bound registrations.
+	MaxRedirectURIs      int
+	MaxRegistrationBytes int64
+
+	GitHub GitHubConfig
+}
+
+// GitHubConfig configures the upstream identity provider.
+type GitHubConfig struct {
+	ClientID     string
+	ClientSecret string
+	// WebURL is GitHub's web origin (OAuth endpoints); APIURL is the REST
+	// API base. GitHub Enterprise Server: https://HOST and https://HOST/api/v3.
+	WebURL string
+	APIURL string
+	// AllowedUsers are logins (matched case-insensitively) or numeric ids;
+	// "*" allows every GitHub user. Empty allows nobody (fail closed).
+	AllowedUsers []string
+	Timeout      time.Duration
+}
+
+// Defaults fills zero fields with the defaults of the original (lifetimes)
+// and of this project (everything the original did not have).
+func (c *Config) Defaults() {
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	setDur(&c.AccessTokenLifetime, 24*time.Hour)
+	setDur(&c.RefreshTokenLifetime, 30*24*time.Hour)
+	setDur(&c.ClientLifetime, 90*24*time.Hour)
+	setDur(&c.CodeLifetime, time.Minute)
+	setDur(&c.RefreshGrace, 30*time.Second)
+	setDur(&c.FlowLifetime, 10*time.Minute)
+	setDur(&c.ConsentLifetime, 30*24*time.Hour)
+	setDur(&c.Leeway, 30*time.Second)
+	setDur(&c.KeyRotation, 30*24*time.Hour)
+	setDur(&c.GitHub.Timeout, 10*time.Second)
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"mcp"}
+	}
+	if c.DefaultScope == "" {
+		c.DefaultScope = strings.Join(c.Scopes, " ")
+	}
+	if c.PrivateSchemes == nil {
+		c.PrivateSchemes = []string{"cursor"}
+	}
+	if c.MaxRedirectURIs == 0 {
+		c.MaxRedirectURIs = 10
+	}
+	if c.MaxRegistrationBytes == 0 {
+		c.MaxRegistrationBytes = 16 << 10
+	}
+	if c.GitHub.WebURL == "" {
+		c.GitHub.WebURL = "https://github.com"
+	}
+	if c.GitHub.APIURL == "" {
+		c.GitHub.APIURL = "https://api.github.com"
+	}
+	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+}
+
+// Validate reports the first configuration mistake, saying how to fix it.
+func (c *Config) Validate() error {
+	if err := CheckIssuer(c.Issuer); err != nil {
+		return err
+	}
+	if len(c.JWTSecret) > 0 && len(c.JWTSecret) < 32 {
+		return fmt.Errorf("jwt_secret is %d bytes; use at least 32 random bytes (e.g. `openssl rand -base64 48`), or remove it to use rotating ES256 keys", len(c.JWTSecret))
+	}
+	if c.GitHub.ClientID == "" || c.GitHub.ClientSecret == "" {
+		return errors.New("github client_id and client_secret are required: create an OAuth app at GitHub (Settings > Developer settings) with callback URL " + c.Issuer + "/callback")
+	}
+	for _, u := range []string{c.GitHub.WebURL, c.GitHub.APIURL} {
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http") {
+			return fmt.Errorf("github base URL %q must be an absolute http(s) URL", u)
+		}
+	}
+	if c.CodeLifetime > 10*time.Minute {
+		return fmt.Errorf("code_lifetime %s is too long: authorization codes must live at most 10 minutes (O21 §4.1.2)", c.CodeLifetime)
+	}
+	if c.Leeway > time.Minute {
+		return fmt.Errorf("leeway %s is too long: at most 1m", c.Leeway)
+	}
+	if c.AccessTokenLifetime < 0 || c.RefreshTokenLifetime < 0 || c.RefreshGrace < 0 {
+		return errors.New("token lifetimes must be positive")
+	}
+	if !c.hasScopes(c.DefaultScope) {
+		return fmt.Errorf("default_scope %q must be made of the configured scopes %q", c.DefaultScope, c.Scopes)
+	}
+	for _, r := range c.Resources {
+		if err := checkResource(r); err != nil {
+			return fmt.Errorf("resource %q: %v", r, err)
+		}
+	}
+	return nil
+}
+
+// CheckIssuer requires an absolute https URL with no path (http is allowed
+// on loopback hosts for local development and tests).
+func CheckIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || !u.IsAbs() {
+		return fmt.Errorf("issuer %q must be an absolute URL such as https://auth.example.com", issuer)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+		return fmt.Errorf("issuer %q must use https (http is allowed only on localhost, 127.0.0.1 or [::1])", issuer)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("issuer %q must be just scheme and host, with no path, query, fragment or user info", issuer)
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+}
+
+// hasScopes reports whether every scope in s is configured.
+func (c *Config) hasScopes(s string) bool {
+	for _, want := range strings.Fields(s) {
+		if !contains(c.Scopes, want) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

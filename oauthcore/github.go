@@ -1,0 +1,143 @@
+package oauthcore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// maxUpstreamBytes caps what we read from GitHub (CD-11).
+const maxUpstreamBytes = 1 << 20
+
+// GitHub is the GitHub (or GitHub Enterprise Server) identity provider. The
+// server is a confidential OAuth client of it.
+type GitHub struct {
+	oauth  *oauth2.Config
+	apiURL string
+	client *http.Client
+}
+
+// NewGitHub builds the upstream from config; client may be nil.
+func NewGitHub(cfg GitHubConfig, callbackURL string, client *http.Client) *GitHub {
+	web := strings.TrimSuffix(cfg.WebURL, "/")
+	if client == nil {
+		client = &http.Client{
+			Timeout: cfg.Timeout,
+			// Never follow a redirect away from the configured endpoints.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &GitHub{
+		oauth: &oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			Endpoint: oauth2.Endpoint{
+				AuthURL:   web + "/login/oauth/authorize",
+				TokenURL:  web + "/login/oauth/access_token",
+				AuthStyle: oauth2.AuthStyleInHeader,
+			},
+			RedirectURL: callbackURL,
+			Scopes:      []string{"read:user", "user:email"},
+		},
+		apiURL: strings.TrimSuffix(cfg.APIURL, "/"),
+		client: client,
+	}
+}
+
+// AuthCodeURL is GitHub's authorize URL for state.
+func (g *GitHub) AuthCodeURL(state string) string {
+	return g.oauth.AuthCodeURL(state, oauth2.SetAuthURLParam("allow_signup", "false"))
+}
+
+// Exchange trades GitHub's code for a token and reads the user with it. The
+// GitHub token is used for these calls only and then dropped: it never
+// leaves this process and is never stored (CD-10).
+func (g *GitHub) Exchange(ctx context.Context, code string) (User, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
+	tok, err := g.oauth.Exchange(ctx, code)
+	if err != nil {
+		return User{}, fmt.Errorf("github token exchange: %w", sanitizeOAuthErr(err))
+	}
+	var u struct {
+		ID    int64  `json:"id"`
+		Login string `json:"login"`
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	}
+	if err := g.get(ctx, tok.AccessToken, "/user", &u); err != nil {
+		return User{}, err
+	}
+	if u.ID <= 0 || u.Login == "" {
+		return User{}, errors.New("github /user: response lacks id or login")
+	}
+	user := User{ID: strconv.FormatInt(u.ID, 10), Login: u.Login, Email: u.Email, Name: u.Name}
+	if user.Email == "" {
+		// A private e-mail is only in /user/emails; missing it is not fatal.
+		user.Email = g.primaryEmail(ctx, tok.AccessToken)
+	}
+	return user, nil
+}
+
+func (g *GitHub) primaryEmail(ctx context.Context, token string) string {
+	var emails []struct {
+		Email    string `json:"email"`
+		Primary  bool   `json:"primary"`
+		Verified bool   `json:"verified"`
+	}
+	if err := g.get(ctx, token, "/user/emails", &emails); err != nil {
+		return ""
+	}
+	for _, e := range emails {
+		if e.Primary && e.Verified {
+			return e.Email
+		}
+	}
+	return ""
+}
+
+func (g *GitHub) get(ctx context.Context, token, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.apiURL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("github %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("github %s: status %d", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxUpstreamBytes)).Decode(v); err != nil {
+		return fmt.Errorf("github %s: %w", path, err)
+	}
+	return nil
+}
+
+// sanitizeOAuthErr keeps GitHub's error code but drops the response body,
+// which is untrusted text (and must not end up in logs verbatim).
+func sanitizeOAuthErr(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		code := re.ErrorCode
+		if code == "" && re.Response != nil {
+			code = "status " + strconv.Itoa(re.Response.StatusCode)
+		}
+		return errors.New("github answered " + code)
+	}
+	var timeout interface{ Timeout() bool }
+	if errors.As(err, &timeout) && timeout.Timeout() {
+		return errors.New("github timed out")
+	}
+	return errors.New("github request failed")
+}

@@ -1,0 +1,148 @@
+package oauthcore
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// keyring holds the ES256 keys in memory. The set is read without locks on
+// every verification and replaced as a whole when the store's set changes.
+type keyring struct {
+	store    KeyStore
+	now      func() time.Time
+	rand     io.Reader
+	rotation time.Duration
+	// retain is how long a retired key stays published: the lifetime of the
+	// last token it signed plus clock leeway.
+	retain time.Duration
+	cur    atomic.Pointer[keyView]
+}
+
+type keyView struct {
+	version int
+	signKID string
+	signKey *ecdsa.PrivateKey
+	pub     map[string]*ecdsa.PublicKey
+	jwks    []byte
+}
+
+// sync loads the stored set, creating or rotating the signing key when due.
+// Every instance may race here; the store's compare-and-swap picks one
+// winner and the others adopt its set.
+func (k *keyring) sync(ctx context.Context) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		ks, err := k.store.LoadKeys(ctx)
+		if errors.Is(err, ErrNotFound) {
+			ks, err = &KeySet{}, nil
+		}
+		if err != nil {
+			return err
+		}
+		next, changed, err := k.rotate(ks)
+		if err != nil {
+			return err
+		}
+		if changed {
+			err = k.store.SaveKeys(ctx, next)
+			if errors.Is(err, ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return k.install(next)
+	}
+	return errors.New("signing keys: too many concurrent updates")
+}
+
+// rotate returns the set with a fresh signing key if the newest one is older
+// than the rotation period, minus keys retired for longer than retain.
+func (k *keyring) rotate(ks *KeySet) (*KeySet, bool, error) {
+	now := k.now()
+	next := &KeySet{Version: ks.Version + 1}
+	changed := false
+	for _, key := range ks.Keys {
+		if !key.RetiredAt.IsZero() && now.Sub(key.RetiredAt) > k.retain {
+			changed = true
+			continue
+		}
+		next.Keys = append(next.Keys, key)
+	}
+	n := len(next.Keys)
+	if n > 0 && now.Sub(next.Keys[n-1].CreatedAt) < k.rotation {
+		return next, changed, nil
+	}
+	key, err := k.generate(now)
+	if err != nil {
+		return nil, false, err
+	}
+	if n > 0 {
+		next.Keys[n-1].RetiredAt = now
+	}
+	next.Keys = append(next.Keys, key)
+	return next, true, nil
+}
+
+func (k *keyring) generate(now time.Time) (SigningKey, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), k.rand)
+	if err != nil {
+		return SigningKey{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return SigningKey{}, err
+	}
+	pubDER, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	sum := sha256.Sum256(pubDER)
+	kid := base64.RawURLEncoding.EncodeToString(sum[:12])
+	return SigningKey{ID: kid, Algorithm: "ES256", PrivateDER: der, CreatedAt: now}, nil
+}
+
+// install parses ks and makes it the set used for signing and verifying.
+func (k *keyring) install(ks *KeySet) error {
+	if cur := k.cur.Load(); cur != nil && cur.version == ks.Version {
+		return nil
+	}
+	v := &keyView{version: ks.Version, pub: map[string]*ecdsa.PublicKey{}}
+	var jwks []map[string]string
+	for _, key := range ks.Keys {
+		parsed, err := x509.ParsePKCS8PrivateKey(key.PrivateDER)
+		if err != nil {
+			return fmt.Errorf("signing key %s: %w", key.ID, err)
+		}
+		priv, ok := parsed.(*ecdsa.PrivateKey)
+		if !ok {
+			return fmt.Errorf("signing key %s is not an ECDSA key", key.ID)
+		}
+		v.pub[key.ID] = &priv.PublicKey
+		v.signKID, v.signKey = key.ID, priv
+		jwks = append(jwks, ecJWK(key.ID, &priv.PublicKey))
+	}
+	if v.signKey == nil {
+		return errors.New("no signing key")
+	}
+	v.jwks, _ = json.Marshal(map[string]any{"keys": jwks})
+	k.cur.Store(v)
+	return nil
+}
+
+func ecJWK(kid string, pub *ecdsa.PublicKey) map[string]string {
+	b, _ := pub.Bytes() // uncompressed point: 0x04 || X || Y
+	size := (len(b) - 1) / 2
+	return map[string]string{
+		"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+		"x": base64.RawURLEncoding.EncodeToString(b[1 : 1+size]),
+		"y": base64.RawURLEncoding.EncodeToString(b[1+size:]),
+	}
+}

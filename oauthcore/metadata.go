@@ -1,0 +1,93 @@
+package oauthcore
+
+import (
+	"net/http"
+)
+
+// Metadata returns the RFC 8414 authorization-server metadata. Only what
+// exists is advertised (the original listed endpoints and features it did
+// not have).
+func (s *Server) Metadata() map[string]any {
+	iss := s.cfg.Issuer
+	authMethods := []string{AuthNone, AuthPost, AuthBasic}
+	m := map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + pathAuthorize,
+		"token_endpoint":                        iss + pathToken,
+		"registration_endpoint":                 iss + pathRegister,
+		"revocation_endpoint":                   iss + pathRevoke,
+		"introspection_endpoint":                iss + pathIntrospect,
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{grantCode, grantRefresh},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": authMethods,
+		"revocation_endpoint_auth_methods_supported":    authMethods,
+		"introspection_endpoint_auth_methods_supported": authMethods,
+		"scopes_supported":                              s.cfg.Scopes,
+		// RFC 9207: every authorization response carries iss.
+		"authorization_response_iss_parameter_supported": true,
+		"resource_indicators_supported":                  true,
+	}
+	if s.tokens.secret == nil {
+		m["jwks_uri"] = iss + pathJWKS
+	}
+	return m
+}
+
+func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	cors(w.Header())
+	writeJSON(w, http.StatusOK, s.Metadata())
+}
+
+func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	cors(w.Header())
+	jwks := s.tokens.JWKS()
+	if jwks == nil {
+		s.fail(w, r, "jwks", "", unavailable(errSigningKeys))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(jwks)
+}
+
+// allowMethods answers 405 (and CORS preflights with 204) for methods not
+// listed, reporting whether the request may go on.
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	if contains(methods, r.Method) {
+		return true
+	}
+	allow := ""
+	for i, m := range methods {
+		if i > 0 {
+			allow += ", "
+		}
+		allow += m
+	}
+	w.Header().Set("Allow", allow)
+	if r.Method == http.MethodOptions {
+		cors(w.Header())
+		w.Header().Set("Access-Control-Allow-Methods", allow)
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+		w.Header().Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	WriteError(w, newError(http.StatusMethodNotAllowed, "invalid_request", "method not allowed"))
+	return false
+}
+
+// cors allows any origin without credentials: browser MCP clients call the
+// metadata, registration and token endpoints cross-origin (MD-04). Never
+// used on the authorization endpoint or the consent page.
+func cors(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+}

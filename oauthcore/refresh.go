@@ -1,0 +1,152 @@
+package oauthcore
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// refresh is the refresh_token grant: bound to its client, narrowed only,
+// rotated on every use, with a grace window in which the previous token
+// yields the same successor, and family revocation on reuse after it
+// (O21 §4.3.1, BCP §4.14.2).
+func (s *Server) refresh(r *http.Request, p params, c *Client) (*tokenResponse, error) {
+	ctx := r.Context()
+	rt := p.get("refresh_token")
+	if rt == "" {
+		return nil, invalidRequest("refresh_token is required")
+	}
+	hash := HashSecret(rt)
+	for attempt := 0; attempt < 4; attempt++ {
+		g, err := s.store.GrantByRefresh(ctx, hash)
+		if err != nil {
+			return nil, storeErr(err, invalidGrant("the refresh token is invalid or expired"))
+		}
+		scope, err := s.checkRefresh(p, c, g)
+		if err != nil {
+			return nil, err
+		}
+		if !s.userAllowed(g.User) {
+			// RT-08: the allow-list is re-checked; a removed user's grant ends.
+			if err := s.store.RevokeGrant(ctx, g.ID); err != nil {
+				return nil, unavailable(err)
+			}
+			return nil, invalidGrant("this GitHub account is no longer allowed")
+		}
+		next, err := s.rotate(ctx, g, hash, rt)
+		if errors.Is(err, ErrConflict) {
+			continue // a concurrent refresh won; look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.respond(g, next, scope)
+	}
+	return nil, unavailable(errors.New("refresh: too many concurrent rotations"))
+}
+
+// checkRefresh binds the token to its client and narrows scope and resource.
+func (s *Server) checkRefresh(p params, c *Client, g *Grant) (string, error) {
+	if g.ClientID != c.ID {
+		return "", invalidGrant("the refresh token was not issued to this client")
+	}
+	if s.now().After(g.ExpiresAt) {
+		return "", invalidGrant("the refresh token is invalid or expired")
+	}
+	if err := checkTarget(p, g.Resource); err != nil {
+		return "", err
+	}
+	scope := g.Scope
+	if req := p.get("scope"); req != "" {
+		granted := strings.Fields(g.Scope)
+		for _, sc := range strings.Fields(req) {
+			if !contains(granted, sc) {
+				return "", newError(400, "invalid_scope", "scope may only be narrowed on refresh")
+			}
+		}
+		scope = strings.Join(strings.Fields(req), " ")
+	}
+	return scope, nil
+}
+
+// rotate returns the refresh token to hand out for presented token rt.
+func (s *Server) rotate(ctx context.Context, g *Grant, hash, rt string) (string, error) {
+	now := s.now()
+	switch {
+	case hash == g.RefreshHash:
+		next, err := s.secret("")
+		if err != nil {
+			return "", unavailable(err)
+		}
+		sealed, err := seal(rt, next, s.rand)
+		if err != nil {
+			return "", unavailable(err)
+		}
+		g.PrevRefreshHash, g.RefreshHash, g.Successor = hash, HashSecret(next), sealed
+		g.RotatedAt, g.LastUsed, g.ExpiresAt = now, now, now.Add(s.cfg.RefreshTokenLifetime)
+		g.Version++
+		if err := s.store.UpdateGrant(ctx, g); err != nil {
+			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				return "", ErrConflict
+			}
+			return "", unavailable(err)
+		}
+		s.log.InfoContext(ctx, "refresh token rotated", "step", "token", "grant_type", grantRefresh, "client_id", g.ClientID)
+		return next, nil
+	case hash == g.PrevRefreshHash && now.Sub(g.RotatedAt) <= s.cfg.RefreshGrace:
+		// Lost response or a parallel refresh: the same successor again.
+		next, err := unseal(rt, g.Successor)
+		if err != nil {
+			return "", unavailable(err)
+		}
+		return next, nil
+	}
+	// An older token, or the previous one after the grace window: the
+	// family is compromised (RT-03).
+	s.log.WarnContext(ctx, "refresh token reused; revoking its grant", "step", "token", "client_id", g.ClientID)
+	if err := s.store.RevokeGrant(ctx, g.ID); err != nil {
+		return "", unavailable(err)
+	}
+	return "", invalidGrant("the refresh token was already used")
+}
+
+// seal encrypts the successor refresh token with a key only the holder of
+// the previous token can derive, so the store keeps no usable token.
+func seal(prev, next string, rand io.Reader) ([]byte, error) {
+	aead, err := successorAEAD(prev)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := io.ReadFull(rand, nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, []byte(next), nil), nil
+}
+
+func unseal(prev string, sealed []byte) (string, error) {
+	aead, err := successorAEAD(prev)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return "", errors.New("sealed successor too short")
+	}
+	n := aead.NonceSize()
+	plain, err := aead.Open(nil, sealed[:n], sealed[n:], nil)
+	return string(plain), err
+}
+
+func successorAEAD(prev string) (cipher.AEAD, error) {
+	key := sha256.Sum256([]byte("mcpoauth refresh successor\x00" + prev))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}

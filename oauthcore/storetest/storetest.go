@@ -1,0 +1,43 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
+)
+
+// Dumper is implemented by stores that can hand over every byte they keep
+// (a database file, every Redis key and value). The suite stores records
+// whose secrets it knows, only as hashes, and then searches the dump for the
+// plain secrets.
+type Dumper interface {
+	Dump() ([]byte, error)
+}
+
+// Run runs the suite. newStore must return an empty store, cleaned up
+// through t (t.Cleanup); it is called once per group of subtests, and the
+// groups run in parallel, so the wall time is about one group's (~1 s).
+func Run(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
+	groups := []struct {
+		name string
+		run  func(t *testing.T, newStore func(t *testing.T) oauthcore.Store)
+	}{
+		{"clients", testClients},
+		{"client_expiry", testClientExpiry},
+		{"flows", testFlows},
+		{"codes", testCodes},
+		{"grants", testGrants},
+		{"grant_rotation", testGrantRotation},
+		{"revoked_tokens", testRevokedTokens},
+		{"consent", testConsent},
+		{"keys", testKeys},
+		{"notifier", testNotifier},
+		{"secrets_hashed", testSecretsHashed},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			g.run(t, newStore)
+		})
+	}
+}

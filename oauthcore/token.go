@@ -1,0 +1,185 @@
+package oauthcore
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// tokenResponse is RFC 6749 §5.1.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodPost) {
+		return
+	}
+	cors(w.Header())
+	p, err := parsePostForm(w, r)
+	if err != nil {
+		s.fail(w, r, "token", "", err)
+		return
+	}
+	c, err := s.authenticateClient(r.Context(), r, p)
+	if err != nil {
+		s.fail(w, r, "token", p.get("client_id"), err)
+		return
+	}
+	var resp *tokenResponse
+	switch gt := p.get("grant_type"); {
+	case gt == "":
+		err = invalidRequest("grant_type is required")
+	case gt != grantCode && gt != grantRefresh:
+		err = newError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+	case !contains(c.Metadata.GrantTypes, gt):
+		err = newError(400, "unauthorized_client", "this client did not register the "+gt+" grant")
+	case gt == grantCode:
+		resp, err = s.exchangeCode(r, p, c)
+	default:
+		resp, err = s.refresh(r, p, c)
+	}
+	if err != nil {
+		s.fail(w, r, "token", c.ID, err)
+		return
+	}
+	noStore(w.Header())
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// exchangeCode is the authorization_code grant.
+func (s *Server) exchangeCode(r *http.Request, p params, c *Client) (*tokenResponse, error) {
+	ctx := r.Context()
+	code := p.get("code")
+	if code == "" {
+		return nil, invalidRequest("code is required")
+	}
+	hash := HashSecret(code)
+	// RFC 8707 §2.2: a bad resource is invalid_target and must not burn the
+	// code, so it is checked before the code is consumed (AC-06).
+	if peek, err := s.store.PeekCode(ctx, hash); err == nil {
+		if err := checkTarget(p, peek.Request.Resource); err != nil {
+			return nil, err
+		}
+	}
+	ac, err := s.store.ConsumeCode(ctx, hash)
+	if errors.Is(err, ErrCodeUsed) {
+		// O21 §4.1.3: a replayed code revokes what it produced (AC-04).
+		s.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "step", "token", "client_id", c.ID)
+		if rerr := s.store.RevokeGrant(ctx, grantIDForCode(hash)); rerr != nil {
+			return nil, unavailable(rerr)
+		}
+		return nil, invalidGrant("the authorization code was already used")
+	}
+	if err != nil {
+		return nil, storeErr(err, invalidGrant("the authorization code is invalid or expired"))
+	}
+	if err := s.checkCode(p, c, ac); err != nil {
+		return nil, err
+	}
+	g, rt, err := s.newGrant(ctx, c, ac, hash)
+	if err != nil {
+		return nil, err
+	}
+	return s.respond(g, rt, g.Scope)
+}
+
+// checkCode binds the code to the client, its registration, the redirect
+// URI and the PKCE verifier. The code is already consumed, so every
+// failure burns it (PK-06).
+func (s *Server) checkCode(p params, c *Client, ac *AuthCode) error {
+	if s.now().After(ac.ExpiresAt) {
+		return invalidGrant("the authorization code is invalid or expired")
+	}
+	if ac.Request.ClientID != c.ID || ac.Request.ClientVersion != c.Version {
+		return invalidGrant("the authorization code was not issued to this client")
+	}
+	// O21 §4.1.3: redirect_uri may be omitted (PKCE binds the code), but
+	// when sent it must be the one used at /authorize (RU-09).
+	if ru := p.get("redirect_uri"); ru != "" && ru != ac.Request.RedirectURI {
+		return invalidGrant("redirect_uri does not match the authorization request")
+	}
+	if !verifyPKCE(p.get("code_verifier"), ac.Request.Challenge) {
+		return invalidGrant("PKCE verification failed")
+	}
+	return nil
+}
+
+// checkTarget: a resource sent at the token endpoint must be the one the
+// grant is for.
+func checkTarget(p params, granted string) error {
+	vals := p["resource"]
+	for _, v := range vals {
+		canon, err := CanonicalResource(v)
+		if err != nil || canon != granted {
+			return newError(400, "invalid_target", "resource does not match the authorization")
+		}
+	}
+	return nil
+}
+
+// grantIDForCode derives the grant id from the code, so a replay knows
+// which grant to revoke even if it races the first redemption.
+func grantIDForCode(codeHash string) string { return HashSecret("grant\x00" + codeHash)[:32] }
+
+// newGrant starts the refresh family for a redeemed code.
+func (s *Server) newGrant(ctx context.Context, c *Client, ac *AuthCode, codeHash string) (*Grant, string, error) {
+	rt, err := s.secret("")
+	if err != nil {
+		return nil, "", unavailable(err)
+	}
+	now := s.now()
+	g := &Grant{ID: grantIDForCode(codeHash), ClientID: c.ID, User: ac.User, Scope: ac.Request.Scope,
+		Resource: ac.Request.Resource, CreatedAt: now, LastUsed: now, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime),
+		RefreshHash: HashSecret(rt), Version: 1}
+	if err := s.store.CreateGrant(ctx, g); err != nil {
+		return nil, "", unavailable(err)
+	}
+	if err := s.store.SetCodeGrant(ctx, codeHash, g.ID); err != nil {
+		return nil, "", unavailable(err)
+	}
+	if !contains(c.Metadata.GrantTypes, grantRefresh) {
+		rt = ""
+	}
+	s.log.InfoContext(ctx, "tokens issued", "step", "token", "grant_type", grantCode, "client_id", c.ID, "github_id", g.User.ID)
+	return g, rt, nil
+}
+
+// respond signs an access token for the grant.
+func (s *Server) respond(g *Grant, rt, scope string) (*tokenResponse, error) {
+	at, err := s.accessToken(g, scope)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return &tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenLifetime / time.Second),
+		RefreshToken: rt, Scope: scope}, nil
+}
+
+// accessToken builds the RFC 9068 JWT: aud is the resource the grant is
+// for, or the issuer when none was asked (RS-02 is the gate's side).
+func (s *Server) accessToken(g *Grant, scope string) (string, error) {
+	jti, err := s.secret("")
+	if err != nil {
+		return "", err
+	}
+	now := s.now().Truncate(time.Second)
+	aud := g.Resource
+	if aud == "" {
+		aud = s.cfg.Issuer
+	}
+	return s.tokens.Sign(&Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: s.cfg.Issuer, Subject: g.User.ID, Audience: jwt.ClaimStrings{aud},
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenLifetime)),
+			IssuedAt:  jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: jti[:22],
+		},
+		ClientID: g.ClientID, Scope: scope, Username: g.User.Login, Email: g.User.Email, Name: g.User.Name, GrantID: g.ID,
+	})
+}
