@@ -130,4 +130,3 @@ func (s *Server) checkUpdate(reg *registration, c *Client) error {
 	}
 	return nil
 }
-
