@@ -1,0 +1,104 @@
+package oauthcore
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func validConfig() Config {
+	c := Config{Issuer: "https://auth.example.com", GitHub: GitHubConfig{ClientID: "id", ClientSecret: "secret"}}
+	c.Defaults()
+	return c
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"http loopback issuer", func(c *Config) { c.Issuer = "http://127.0.0.1:8080" }, ""},
+		{"http localhost issuer", func(c *Config) { c.Issuer = "http://localhost:8080" }, ""},
+		{"http public issuer", func(c *Config) { c.Issuer = "http://auth.example.com" }, "must use https"},
+		{"relative issuer", func(c *Config) { c.Issuer = "auth.example.com" }, "absolute URL"},
+		{"issuer with path", func(c *Config) { c.Issuer = "https://auth.example.com/oauth" }, "no path"},
+		{"short jwt secret", func(c *Config) { c.JWTSecret = []byte("0123456789abcdef") }, "at least 32"},
+		{"32-byte jwt secret", func(c *Config) { c.JWTSecret = []byte(strings.Repeat("k", 32)) }, ""},
+		{"missing github client id", func(c *Config) { c.GitHub.ClientID = "" }, "github client_id"},
+		{"missing github secret", func(c *Config) { c.GitHub.ClientSecret = "" }, "client_secret"},
+		{"bad github url", func(c *Config) { c.GitHub.APIURL = "api.github.com" }, "github base URL"},
+		{"long code lifetime", func(c *Config) { c.CodeLifetime = time.Hour }, "at most 10 minutes"},
+		{"default scope outside scopes", func(c *Config) { c.DefaultScope = "admin" }, "default_scope"},
+		{"bad resource", func(c *Config) { c.Resources = []string{"https://x.test/#f"} }, "resource"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestUserAllowed(t *testing.T) {
+	alice := User{ID: "4242", Login: "alice"}
+	tests := []struct {
+		list []string
+		user User
+		ok   bool
+	}{
+		{nil, alice, false}, // empty fails closed (the original failed open)
+		{[]string{"*"}, alice, true},
+		{[]string{"alice"}, alice, true},
+		{[]string{"ALICE"}, alice, true},
+		{[]string{" alice "}, alice, true},
+		{[]string{"4242"}, alice, true},
+		{[]string{"4242"}, User{ID: "1", Login: "4242"}, false}, // a numeric entry is an id, never a login
+		{[]string{"bob"}, alice, false},
+		{[]string{"alice"}, User{ID: "9", Login: "mallory"}, false},
+	}
+	for _, tt := range tests {
+		s := &Server{cfg: Config{GitHub: GitHubConfig{AllowedUsers: tt.list}}}
+		if got := s.userAllowed(tt.user); got != tt.ok {
+			t.Errorf("userAllowed(%v, %+v) = %v, want %v", tt.list, tt.user, got, tt.ok)
+		}
+	}
+}
+
+func TestSealUnseal(t *testing.T) {
+	sealed, err := seal("rt-one", "rt-two", randReader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sealed), "rt-two") {
+		t.Fatal("sealed successor contains the plain token")
+	}
+	got, err := unseal("rt-one", sealed)
+	if err != nil || got != "rt-two" {
+		t.Fatalf("unseal = %q, %v", got, err)
+	}
+	if _, err := unseal("rt-other", sealed); err == nil {
+		t.Fatal("a different token must not unseal the successor")
+	}
+}
+
+func TestCleanDisplayText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Claude\u202Eevil":       "Claudeevil",
+		"a\x00b\x1fc":            "abc",
+		strings.Repeat("x", 200): strings.Repeat("x", 128),
+		"  VS Code  ":            "VS Code",
+	} {
+		if got := cleanDisplayText(in, maxClientName); got != want {
+			t.Errorf("cleanDisplayText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
