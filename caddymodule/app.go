@@ -1,0 +1,227 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App is the mcp_oauth app: one OAuth 2.1 authorization server per Caddy
+// config, shared by every site that serves its endpoints
+// (mcp_oauth_server) or checks its tokens.
+//
+// Every string value may use runtime placeholders such as
+// {env.GITHUB_CLIENT_SECRET} or {file./run/secrets/x}; they are resolved
+// when the config is loaded, so secrets never need to appear in the JSON
+// config (and Caddy's autosave) in plain text. Durations accept Go/Caddy
+// duration syntax ("24h", "90d") or, like the original's environment
+// variables, a bare number of seconds.
+type App struct {
+	// Issuer is the public URL of the authorization server, e.g.
+	// https://auth.example.com: https, no path. http is allowed only on
+	// localhost, 127.0.0.1 and [::1]. Required.
+	Issuer string `json:"issuer,omitempty"`
+
+	// JWTSecret, when set, makes access tokens HS256 JWTs signed with it,
+	// as the original's GATEWAY_JWT_SECRET did; it must be at least 32
+	// bytes. When empty (recommended), an ES256 key pair is generated,
+	// kept in the storage, published at /jwks and rotated.
+	JWTSecret string `json:"jwt_secret,omitempty"`
+
+	// KeyRotation is how often a new ES256 signing key takes over; older
+	// keys stay published until their tokens expire. Default: 30d.
+	KeyRotation string `json:"key_rotation,omitempty"`
+
+	// AccessTokenLifetime is the lifetime of access tokens. Default: 24h
+	// (the original's ACCESS_TOKEN_LIFETIME of 86400).
+	AccessTokenLifetime string `json:"access_token_lifetime,omitempty"`
+
+	// RefreshTokenLifetime is how long a refresh token family lives
+	// without being used; each refresh extends it. Default: 30d.
+	RefreshTokenLifetime string `json:"refresh_token_lifetime,omitempty"`
+
+	// ClientLifetime is how long a client registration lives; 0 means
+	// forever (the original's CLIENT_LIFETIME). A client with a live grant
+	// never expires under it. Default: 90d.
+	ClientLifetime string `json:"client_lifetime,omitempty"`
+
+	// CodeLifetime is the lifetime of authorization codes, at most 10m.
+	// Default: 1m.
+	CodeLifetime string `json:"code_lifetime,omitempty"`
+
+	// RefreshGrace is how long a just-rotated refresh token may be
+	// presented again (a lost response, parallel refreshes) and yield the
+	// same successor instead of revoking the grant. Default: 30s.
+	RefreshGrace string `json:"refresh_grace,omitempty"`
+
+	// ConsentLifetime is how long a browser's approval of a client is
+	// remembered. Default: 30d.
+	ConsentLifetime string `json:"consent_lifetime,omitempty"`
+
+	// Scopes are the scopes clients may request. Default: ["mcp"].
+	Scopes []string `json:"scopes,omitempty"`
+
+	// DefaultScope is granted when a client asks for no scope. Default:
+	// all of Scopes.
+	DefaultScope string `json:"default_scope,omitempty"`
+
+	// Resources, when set, are the only RFC 8707 resource indicators
+	// (MCP server URLs) tokens may be issued for. Default: any https URL.
+	Resources []string `json:"resources,omitempty"`
+
+	// RedirectSchemes are private-use URI schemes accepted in redirect
+	// URIs besides https, loopback http and reverse-DNS schemes (which are
+	// always accepted). Default: ["cursor"].
+	RedirectSchemes []string `json:"redirect_schemes,omitempty"`
+
+	// GitHub configures the upstream identity provider.
+	GitHub GitHubConfig `json:"github"`
+
+	// Storage is the store module, from the mcp_oauth.storage namespace.
+	// Default: bolt, one file in Caddy's data directory.
+	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=mcp_oauth.storage inline_key=module"`
+
+	server  *oauthcore.Server
+	storage StoreProvider
+	cfg     oauthcore.Config
+	logger  *zap.Logger
+	cancel  context.CancelFunc
+}
+
+// GitHubConfig configures login through GitHub or GitHub Enterprise Server.
+type GitHubConfig struct {
+	// ClientID of the GitHub OAuth app. Required.
+	ClientID string `json:"client_id,omitempty"`
+	// ClientSecret of the GitHub OAuth app. Required; use a placeholder
+	// such as {env.GITHUB_CLIENT_SECRET}.
+	ClientSecret string `json:"client_secret,omitempty"`
+	// AllowedUsers lists who may log in: GitHub logins (case-insensitive)
+	// or numeric user ids, separated by commas or spaces, or "*" for every
+	// GitHub user. Empty lets nobody in.
+	AllowedUsers []string `json:"allowed_users,omitempty"`
+	// WebURL is GitHub's web origin. Default: https://github.com; for
+	// GitHub Enterprise Server https://HOSTNAME.
+	WebURL string `json:"web_url,omitempty"`
+	// APIURL is GitHub's REST API base. Default: https://api.github.com;
+	// for GitHub Enterprise Server https://HOSTNAME/api/v3.
+	APIURL string `json:"api_url,omitempty"`
+	// Timeout bounds each call to GitHub. Default: 10s.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// StoreProvider is what a storage module gives the app.
+type StoreProvider interface {
+	Store() oauthcore.Store
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "mcp_oauth", New: func() caddy.Module { return new(App) }}
+}
+
+// Provision resolves placeholders, opens the storage and builds the server.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	a.cfg = cfg
+	if err := a.cfg.Validate(); err != nil {
+		return fmt.Errorf("mcp_oauth: %w", err)
+	}
+	if a.StorageRaw == nil {
+		a.StorageRaw = json.RawMessage(`{"module":"bolt"}`)
+	}
+	mod, err := ctx.LoadModule(a, "StorageRaw")
+	if err != nil {
+		return fmt.Errorf("mcp_oauth: loading storage: %w", err)
+	}
+	a.storage = mod.(StoreProvider)
+	log := slog.New(zapslog.NewHandler(a.logger.Core(), zapslog.WithName(a.logger.Name())))
+	a.server, err = oauthcore.NewServer(cfg, a.storage.Store(), oauthcore.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("mcp_oauth: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := a.server.Sync(sctx); err != nil {
+		return fmt.Errorf("mcp_oauth: loading signing keys from storage: %w", err)
+	}
+	return nil
+}
+
+// Validate checks the resolved configuration.
+func (a *App) Validate() error {
+	if err := a.cfg.Validate(); err != nil {
+		return fmt.Errorf("mcp_oauth: %w", err)
+	}
+	return nil
+}
+
+// Start begins the periodic key sync and rotation.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go a.maintain(ctx)
+	return nil
+}
+
+// Stop ends background work.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return nil
+}
+
+func (a *App) maintain(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			if err := a.server.Sync(sctx); err != nil {
+				a.logger.Error("signing key sync failed", zap.Error(err))
+			}
+			cancel()
+		}
+	}
+}
+
+// Server returns the provisioned authorization server.
+func (a *App) Server() *oauthcore.Server { return a.server }
+
+// splitList splits comma- or space-separated values (the original's
+// ALLOWED_GITHUB_USERS format) after placeholders are resolved.
+func splitList(repl *caddy.Replacer, values []string) []string {
+	var out []string
+	for _, v := range values {
+		v = repl.ReplaceKnown(v, "")
+		out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })...)
+	}
+	return out
+}
+
+// Interface guards
+var (
+	_ caddy.App         = (*App)(nil)
+	_ caddy.Provisioner = (*App)(nil)
+	_ caddy.Validator   = (*App)(nil)
+)

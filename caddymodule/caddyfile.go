@@ -1,0 +1,191 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("mcp_oauth", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("mcp_oauth_server", parseServerDirective)
+	// The endpoints answer before respond/reverse_proxy/file_server on the
+	// same site, and pass other paths on, so no `order` line is needed.
+	httpcaddyfile.RegisterDirectiveOrder("mcp_oauth_server", httpcaddyfile.Before, "respond")
+}
+
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "mcp_oauth", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens. Syntax:
+//
+//	mcp_oauth {
+//		issuer                 <url>
+//		jwt_secret             <secret>
+//		key_rotation           <duration>
+//		access_token_lifetime  <duration>
+//		refresh_token_lifetime <duration>
+//		client_lifetime        <duration|0>
+//		code_lifetime          <duration>
+//		refresh_grace          <duration>
+//		consent_lifetime       <duration>
+//		scopes                 <scope...>
+//		default_scope          <scope...>
+//		resources              <url...>
+//		redirect_schemes       <scheme...>
+//		github {
+//			client_id     <id>
+//			client_secret <secret>
+//			allowed_users <login|id|*...>
+//			web_url       <url>
+//			api_url       <url>
+//			timeout       <duration>
+//		}
+//		storage bolt [<path>]
+//	}
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	strings := map[string]*string{
+		"issuer": &a.Issuer, "jwt_secret": &a.JWTSecret, "key_rotation": &a.KeyRotation,
+		"access_token_lifetime": &a.AccessTokenLifetime, "refresh_token_lifetime": &a.RefreshTokenLifetime,
+		"client_lifetime": &a.ClientLifetime, "code_lifetime": &a.CodeLifetime,
+		"refresh_grace": &a.RefreshGrace, "consent_lifetime": &a.ConsentLifetime,
+	}
+	lists := map[string]*[]string{"scopes": &a.Scopes, "resources": &a.Resources, "redirect_schemes": &a.RedirectSchemes}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		switch {
+		case strings[opt] != nil:
+			if err := oneArg(d, strings[opt]); err != nil {
+				return err
+			}
+		case lists[opt] != nil:
+			if err := manyArgs(d, lists[opt]); err != nil {
+				return err
+			}
+		case opt == "default_scope":
+			var scopes []string
+			if err := manyArgs(d, &scopes); err != nil {
+				return err
+			}
+			a.DefaultScope = joinSpace(scopes)
+		case opt == "github":
+			if err := a.GitHub.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+		case opt == "storage":
+			if err := a.unmarshalStorage(d); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized mcp_oauth option %q", opt)
+		}
+	}
+	return nil
+}
+
+func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	fields := map[string]*string{"client_id": &g.ClientID, "client_secret": &g.ClientSecret,
+		"web_url": &g.WebURL, "api_url": &g.APIURL, "timeout": &g.Timeout}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch {
+		case fields[opt] != nil:
+			if err := oneArg(d, fields[opt]); err != nil {
+				return err
+			}
+		case opt == "allowed_users":
+			if err := manyArgs(d, &g.AllowedUsers); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized github option %q", opt)
+		}
+	}
+	return nil
+}
+
+// unmarshalStorage reads `storage bolt [<path>]` or a block form
+// `storage bolt { path <path> }`.
+func (a *App) unmarshalStorage(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	switch kind := d.Val(); kind {
+	case "bolt":
+		var b BoltStorage
+		if d.NextArg() {
+			b.Path = d.Val()
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+		for nesting := d.Nesting(); d.NextBlock(nesting); {
+			if d.Val() != "path" {
+				return d.Errf("unrecognized bolt storage option %q", d.Val())
+			}
+			if err := oneArg(d, &b.Path); err != nil {
+				return err
+			}
+		}
+		a.StorageRaw = caddyconfig.JSONModuleObject(b, "module", "bolt", nil)
+	default:
+		return d.Errf("unknown storage %q (supported: bolt)", kind)
+	}
+	return nil
+}
+
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+func manyArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
+	return nil
+}
+
+func joinSpace(v []string) string {
+	out := ""
+	for i, s := range v {
+		if i > 0 {
+			out += " "
+		}
+		out += s
+	}
+	return out
+}
+
+// parseServerDirective sets up mcp_oauth_server, which takes no options:
+// everything lives in the mcp_oauth global option.
+//
+//	mcp_oauth_server
+func parseServerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next()
+	if h.NextArg() || h.NextBlock(0) {
+		return nil, h.Err("mcp_oauth_server takes no arguments; configure it in the mcp_oauth global option")
+	}
+	return new(ServerHandler), nil
+}

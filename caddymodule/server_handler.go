@@ -1,0 +1,57 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
+)
+
+func init() {
+	caddy.RegisterModule(ServerHandler{})
+}
+
+// ServerHandler serves the authorization-server endpoints of the mcp_oauth
+// app on the site it is placed in: metadata, /register, /authorize,
+// /consent, /callback, /token, /revoke, /introspect and /jwks. Requests
+// for other paths go on to the next handler.
+type ServerHandler struct {
+	server *oauthcore.Server
+}
+
+// CaddyModule returns the Caddy module information.
+func (ServerHandler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.mcp_oauth_server", New: func() caddy.Module { return new(ServerHandler) }}
+}
+
+// Provision finds the mcp_oauth app.
+func (h *ServerHandler) Provision(ctx caddy.Context) error {
+	app, err := ctx.AppIfConfigured("mcp_oauth")
+	if err != nil {
+		return fmt.Errorf("mcp_oauth_server needs the mcp_oauth global option (issuer, github): %w", err)
+	}
+	h.server = app.(*App).Server()
+	return nil
+}
+
+// ServeHTTP serves our endpoints and passes everything else on.
+func (h *ServerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if ep := h.server.Handler(r.URL.Path); ep != nil {
+		ep(w, r)
+		return nil
+	}
+	if _, ok := oauthcore.ManagePath(r.URL.Path); ok {
+		h.server.ServeHTTP(w, r)
+		return nil
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*ServerHandler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*ServerHandler)(nil)
+)
