@@ -140,14 +140,24 @@ func keyCount(t *testing.T, s *Store, bucket []byte) int {
 	return n
 }
 
-// TestRevokedIDNotReused: the revocation tombstone keeps a revoked grant id
-// from being created again, which would revive its access tokens.
-func TestRevokedIDNotReused(t *testing.T) {
+// TestTombstoneNeverShortens: revoking again, or revoking an unknown id,
+// never cuts a revocation short.
+func TestTombstoneNeverShortens(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, tempPath(t), Options{})
-	g := &oauthcore.Grant{ID: "g", ClientID: "c", ExpiresAt: time.Now().Add(time.Hour), RefreshHash: "rt", Version: 1}
-	mustDo(t, s.CreateGrant(ctx, g), s.RevokeGrant(ctx, g.ID))
+	clk := &clock{t: time.Now()}
+	s := open(t, tempPath(t), Options{Now: clk.Now})
+	g := &oauthcore.Grant{ID: "g", ClientID: "c", ExpiresAt: clk.Now().Add(48 * time.Hour), RefreshHash: "rt", Version: 1}
+	mustDo(t, s.CreateGrant(ctx, g), s.RevokeGrant(ctx, g.ID), s.RevokeGrant(ctx, g.ID))
+	clk.Add(24 * time.Hour) // past unknownRevocationTTL, before the grant's end
 	if err := s.CreateGrant(ctx, g); !errors.Is(err, oauthcore.ErrConflict) {
 		t.Fatalf("CreateGrant of a revoked id = %v, want ErrConflict", err)
+	}
+	clk.Add(25 * time.Hour)
+	if keyCount(t, s, bRevokedGrants) != 1 {
+		t.Fatal("tombstone missing before the sweep")
+	}
+	mustDo(t, s.Sweep())
+	if keyCount(t, s, bRevokedGrants) != 0 {
+		t.Fatal("tombstone kept past the grant's end")
 	}
 }

@@ -68,7 +68,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 func (s *Store) revokeClientGrants(tx *bolt.Tx, clientID string) ([]string, error) {
 	ids := members(tx.Bucket(bClientGrants), clientID)
 	for _, gid := range ids {
-		if err := s.revokeGrantTx(tx, gid); err != nil {
+		if _, err := s.revokeGrantTx(tx, gid); err != nil {
 			return nil, err
 		}
 		if err := tx.Bucket(bClientGrants).Delete(pair(clientID, gid)); err != nil {

@@ -45,6 +45,7 @@ func testGrants(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 		wantErr(t, s.UpdateGrant(ctx, rotated(t, r)), oauthcore.ErrNotFound)
 		must(t, s.RevokeGrant(ctx, g.ID)) // twice is fine
 	})
+	t.Run("revoked_id_stays_revoked", func(t *testing.T) { testRevokedID(t, s, clientID) })
 	t.Run("expiry", func(t *testing.T) {
 		g := newGrant(t, clientID, soon())
 		must(t, s.CreateGrant(ctx, g))
@@ -52,6 +53,29 @@ func testGrants(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 		expectGone(t, s, g, g.RefreshHash)
 		wantErr(t, s.UpdateGrant(ctx, rotated(t, g)), oauthcore.ErrNotFound)
 	})
+}
+
+// testRevokedID: a revoked grant id is never created again, even when the
+// revocation came first. The server derives a grant's id from its code, so
+// a replay that overtakes the first redemption revokes the id before
+// CreateGrant runs, and that CreateGrant must then fail.
+func testRevokedID(t *testing.T, s oauthcore.Store, clientID string) {
+	cases := []struct {
+		name   string
+		create bool // whether the grant existed when revoked
+	}{{"after_create", true}, {"before_create", false}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			g := newGrant(t, clientID, inAnHour())
+			if tc.create {
+				must(t, s.CreateGrant(ctx, g))
+			}
+			must(t, s.RevokeGrant(ctx, g.ID))
+			wantErr(t, s.CreateGrant(ctx, g), oauthcore.ErrConflict)
+			expectGone(t, s, g, g.RefreshHash)
+		})
+	}
 }
 
 // expectGone checks that g reads as revoked by id and by every hash.
