@@ -32,8 +32,34 @@ func open(t *testing.T, path string, opts Options) *Store {
 
 func tempPath(t *testing.T) string { return filepath.Join(t.TempDir(), "oauth.db") }
 
+// TestConformance runs the suite twice: once as a server would run, once
+// with the sweeper deleting concurrently, which must never remove anything
+// the suite still reads as live.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) oauthcore.Store { return open(t, tempPath(t), Options{}) })
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"sweeping", Options{SweepInterval: 5 * time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) oauthcore.Store { return open(t, tempPath(t), tc.opts) })
+		})
+	}
+}
+
+func TestBadIDs(t *testing.T) {
+	s := open(t, tempPath(t), Options{})
+	hour := time.Now().Add(time.Hour)
+	for _, id := range []string{"", "a\x00b"} {
+		if err := s.CreateClient(t.Context(), &oauthcore.Client{ID: id}); err == nil {
+			t.Errorf("CreateClient(%q) succeeded", id)
+		}
+		if err := s.CreateGrant(t.Context(), &oauthcore.Grant{ID: "g", ClientID: id, ExpiresAt: hour}); err == nil {
+			t.Errorf("CreateGrant with client %q succeeded", id)
+		}
+	}
 }
 
 // TestRestart: what was committed is there after the file is reopened, the
@@ -159,5 +185,19 @@ func TestTombstoneNeverShortens(t *testing.T) {
 	mustDo(t, s.Sweep())
 	if keyCount(t, s, bRevokedGrants) != 0 {
 		t.Fatal("tombstone kept past the grant's end")
+	}
+}
+
+// TestPutCodeOnce: a code hash is never stored twice; overwriting the
+// tombstone would let the code be redeemed again.
+func TestPutCodeOnce(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, tempPath(t), Options{})
+	c := &oauthcore.AuthCode{ExpiresAt: time.Now().Add(time.Hour)}
+	mustDo(t, s.PutCode(ctx, "h", c))
+	_, err := s.ConsumeCode(ctx, "h")
+	mustDo(t, err)
+	if err := s.PutCode(ctx, "h", c); !errors.Is(err, oauthcore.ErrConflict) {
+		t.Fatalf("PutCode over a tombstone = %v, want ErrConflict", err)
 	}
 }

@@ -10,6 +10,9 @@ import (
 // CreateClient stores a new client. Ids are random, so an id already present
 // means a bug or an attack, and is refused with ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c *oauthcore.Client) error {
+	if err := checkIDs(c.ID); err != nil {
+		return wrap(err)
+	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bClients)
 		if b.Get([]byte(c.ID)) != nil {

@@ -18,6 +18,9 @@ var errClientChanged = errors.New("grant client id cannot change")
 // under its client. An id in use, or revoked (even before it existed), is
 // refused: reviving a revoked id would revive every token that carries it.
 func (s *Store) CreateGrant(ctx context.Context, g *oauthcore.Grant) error {
+	if err := checkIDs(g.ID, g.ClientID); err != nil {
+		return wrap(err)
+	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		revoked, err := s.revokedID(tx, g.ID)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,6 +204,19 @@ func (s *Store) putUntil(ctx context.Context, bucket []byte, key string, end tim
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucket), key, expiry{ExpiresAt: end})
 	})
+}
+
+// errBadID refuses ids that would break the "owner\x00member" index keys.
+// Ids are server-made (base64url or hex), so this never fires in practice.
+var errBadID = errors.New("id is empty or contains NUL")
+
+func checkIDs(ids ...string) error {
+	for _, id := range ids {
+		if id == "" || strings.ContainsRune(id, 0) {
+			return errBadID
+		}
+	}
+	return nil
 }
 
 // pair builds an index key; members lists the second halves under owner.
