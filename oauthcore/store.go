@@ -50,7 +50,9 @@ type CodeStore interface {
 
 // GrantStore keeps grants and their refresh-token index.
 type GrantStore interface {
-	// CreateGrant stores a new grant and indexes its RefreshHash.
+	// CreateGrant stores a new grant and indexes its RefreshHash. It
+	// returns ErrConflict when the id is in use or was revoked (a code
+	// replay may revoke a grant before its first redemption creates it).
 	CreateGrant(ctx context.Context, g *Grant) error
 	GetGrant(ctx context.Context, id string) (*Grant, error)
 	// GrantByRefresh finds the grant that any refresh token of its family
@@ -61,7 +63,8 @@ type GrantStore interface {
 	UpdateGrant(ctx context.Context, g *Grant) error
 	// RevokeGrant deletes the grant and its refresh-token index and records
 	// the revocation until the grant would have expired. Unknown ids are
-	// not an error.
+	// not an error: they are remembered for a while, so a later
+	// CreateGrant with that id fails.
 	RevokeGrant(ctx context.Context, id string) error
 	// GrantRevoked reports whether a grant was revoked (or no longer exists).
 	GrantRevoked(ctx context.Context, id string) (bool, error)

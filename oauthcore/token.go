@@ -140,6 +140,10 @@ func (s *Server) newGrant(ctx context.Context, c *Client, ac *AuthCode, codeHash
 		Resource: ac.Request.Resource, CreatedAt: now, LastUsed: now, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime),
 		RefreshHash: HashSecret(rt), Version: 1}
 	if err := s.store.CreateGrant(ctx, g); err != nil {
+		if errors.Is(err, ErrConflict) {
+			// A replay of this code revoked the grant before it existed.
+			return nil, "", invalidGrant("the authorization code was already used")
+		}
 		return nil, "", unavailable(err)
 	}
 	if err := s.store.SetCodeGrant(ctx, codeHash, g.ID); err != nil {
