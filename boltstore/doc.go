@@ -13,7 +13,7 @@
 // refresh hash -> grant (every generation, so reuse of an old token finds its
 // family) and client -> grants (so deleting a client, or asking whether an
 // expired registration still has a live grant, costs only that client's
-// grants). Revocations are signalled in-process through OnRevoke.
+// grants). Revocations are signalled in-process through Subscribe.
 //
 // bbolt locks its file: a second Open of the same path waits up to five
 // seconds and then fails. Sharing one Store inside a process is the caller's

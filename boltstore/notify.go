@@ -3,15 +3,12 @@ package boltstore
 // Revocations are announced in-process only: a bbolt file has a single
 // writer process, so every revocation that can exist was made here.
 
-// OnRevoke registers fn, called with kind "grant" or "token" and the id after
-// every revocation has been committed. fn runs synchronously in the revoking
-// goroutine, so when RevokeGrant returns every cache has been told; it must
-// be quick and must not block.
-func (s *Store) OnRevoke(fn func(kind, id string)) { s.Subscribe(fn) }
-
-// Subscribe is OnRevoke with a way out: the returned func unregisters fn.
-// A Caddy config reload provisions a new cache against the same shared
-// Store, and the old cache's callback must not stay registered forever.
+// Subscribe registers fn, called with kind "grant" or "token" and the id
+// after every revocation has been committed. fn runs synchronously in the
+// revoking goroutine, so when RevokeGrant returns every cache has been told;
+// it must be quick and must not block. The returned func unregisters fn: a
+// Caddy config reload provisions a new cache against the same shared Store,
+// and the old cache's callback must not stay registered forever.
 func (s *Store) Subscribe(fn func(kind, id string)) (cancel func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -100,12 +100,16 @@ type Store interface {
 	RevocationStore
 	ConsentStore
 	KeyStore
+	RevocationNotifier
 }
 
-// RevocationNotifier is implemented by stores that can tell a process about
-// revocations made anywhere (in this process, or by another instance). The
-// gate's cache subscribes to it.
+// RevocationNotifier tells a process about revocations made anywhere (in
+// this process, or by another instance sharing the store), so the gate's
+// cache of verified tokens can drop them at once.
 type RevocationNotifier interface {
-	// OnRevoke registers fn, called with kind "grant" or "token" and the id.
-	OnRevoke(fn func(kind, id string))
+	// Subscribe registers fn, called with kind "grant" or "token" and the
+	// id after each revocation (a deleted client announces each of its
+	// grants). fn must be quick. cancel unregisters it: a config reload
+	// builds a new cache against the same shared store.
+	Subscribe(fn func(kind, id string)) (cancel func())
 }

@@ -10,6 +10,7 @@
 //		storetest.Run(t, func(t *testing.T) oauthcore.Store { return openEmpty(t) })
 //	}
 //
-// Optional abilities are tested when present: oauthcore.RevocationNotifier,
-// and Dumper, through which the suite proves no plain secret is stored.
+// Revocation announcements (oauthcore.RevocationNotifier) are part of every
+// store. The optional Dumper is tested when present:
+// through it the suite proves no plain secret is stored.
 package storetest

@@ -43,12 +43,8 @@ func (r *recorder) wait(t *testing.T, want event) {
 
 func testNotifier(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 	s := newStore(t)
-	n, ok := s.(oauthcore.RevocationNotifier)
-	if !ok {
-		t.Skip("store does not implement oauthcore.RevocationNotifier")
-	}
 	rec := &recorder{}
-	n.OnRevoke(rec.add)
+	t.Cleanup(s.Subscribe(rec.add))
 	ctx := t.Context()
 
 	t.Run("revoke_grant", func(t *testing.T) {
