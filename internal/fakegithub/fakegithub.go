@@ -178,6 +178,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Close releases requests held by a hanging token endpoint.
 func (s *Server) Close() { s.once.Do(func() { close(s.done) }) }
 
+// SetCallbackURL changes the app's registered callback URL (see
+// Options.CallbackURL), for a test that learns its address late.
+func (s *Server) SetCallbackURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.CallbackURL = u
+}
+
 // ClientID returns the OAuth app's client id.
 func (s *Server) ClientID() string { return s.opts.ClientID }
 

@@ -72,7 +72,7 @@ func (s *Server) issueCode(g *codeGrant) string {
 // registered callback; a given one must share its scheme, host and port
 // and lie under its path.
 func (s *Server) redirectFor(given string) (string, bool) {
-	cb := s.opts.CallbackURL
+	cb := s.callbackURL()
 	if given == "" {
 		return cb, cb != ""
 	}
@@ -94,13 +94,20 @@ func (s *Server) redirectFor(given string) (string, bool) {
 // authorizeMismatch is GitHub's answer to a redirect_uri that is not the
 // app's: back to the registered callback with redirect_uri_mismatch.
 func (s *Server) authorizeMismatch(w http.ResponseWriter, r *http.Request, state string) {
-	if s.opts.CallbackURL == "" {
+	cb := s.callbackURL()
+	if cb == "" {
 		http.Error(w, "The redirect_uri is not valid.", http.StatusBadRequest)
 		return
 	}
-	redirectWith(w, r, s.opts.CallbackURL, url.Values{"error": {"redirect_uri_mismatch"},
+	redirectWith(w, r, cb, url.Values{"error": {"redirect_uri_mismatch"},
 		"error_description": {"The redirect_uri MUST match the registered callback URL for this application."},
 		"error_uri":         {docsAuthorizeErrors + "/#redirect-uri-mismatch"}}, state)
+}
+
+func (s *Server) callbackURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.CallbackURL
 }
 
 // redirectWith sends a 302 to target with v (and state, when non-empty)

@@ -11,6 +11,6 @@
 //	}
 //
 // Revocation announcements (oauthcore.RevocationNotifier) are part of every
-// store. The optional Dumper is tested when present:
+// store, and so is Dumper (a test-only view of everything stored):
 // through it the suite proves no plain secret is stored.
 package storetest
