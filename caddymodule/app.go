@@ -205,6 +205,14 @@ func (a *App) maintain(ctx context.Context) {
 	}
 }
 
+// Cleanup releases the server's subscription to the storage.
+func (a *App) Cleanup() error {
+	if a.server != nil {
+		a.server.Close()
+	}
+	return nil
+}
+
 // Server returns the provisioned authorization server.
 func (a *App) Server() *oauthcore.Server { return a.server }
 
@@ -223,5 +231,6 @@ func splitList(repl *caddy.Replacer, values []string) []string {
 var (
 	_ caddy.App         = (*App)(nil)
 	_ caddy.Provisioner = (*App)(nil)
-	_ caddy.Validator   = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
 )

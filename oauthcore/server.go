@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +38,10 @@ type Server struct {
 	rand     io.Reader
 	log      *slog.Logger
 	routes   map[string]http.HandlerFunc
+	verifier *Verifier
+	// faGates caches the gates of the ForwardAuth endpoint by resource.
+	faGates     sync.Map
+	faGateCount atomic.Int32
 }
 
 // NewServer validates cfg (after applying defaults) and builds a server.
@@ -69,8 +75,18 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 			retain: cfg.AccessTokenLifetime + cfg.Leeway}
 	}
 	s.routes = s.buildRoutes()
+	s.verifier = s.NewVerifier(defaultCacheEntries)
 	return s, nil
 }
+
+// defaultCacheEntries bounds the verified-token cache (about 1 KiB each).
+const defaultCacheEntries = 1 << 16
+
+// Verifier returns the server's shared access-token verifier.
+func (s *Server) Verifier() *Verifier { return s.verifier }
+
+// Close releases the server's subscription to the store.
+func (s *Server) Close() { s.verifier.Close() }
 
 // Config returns the effective configuration (defaults applied).
 func (s *Server) Config() Config { return s.cfg }
@@ -122,6 +138,7 @@ func (s *Server) buildRoutes() map[string]http.HandlerFunc {
 		pathToken:      s.serveToken,
 		pathRevoke:     s.serveRevoke,
 		pathIntrospect: s.serveIntrospect,
+		pathVerify:     s.serveVerify,
 	}
 	if s.tokens.secret == nil {
 		m[pathJWKS] = s.serveJWKS
@@ -141,6 +158,7 @@ const (
 	pathToken      = "/token"
 	pathRevoke     = "/revoke"
 	pathIntrospect = "/introspect"
+	pathVerify     = "/verify"
 )
 
 // secret draws a new random secret; failure of the system RNG is fatal to

@@ -1,0 +1,100 @@
+package caddymodule
+
+import (
+	"encoding/json"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
+)
+
+func init() {
+	httpcaddyfile.RegisterDirective("mcp_oauth_verify", parseVerifyDirective)
+	// Before basic_auth: ahead of route/handle blocks and reverse_proxy in
+	// a site, so the gate runs first; users write no `order` line.
+	httpcaddyfile.RegisterDirectiveOrder("mcp_oauth_verify", httpcaddyfile.Before, "basic_auth")
+}
+
+// rootMetadataKey marks, per site, that a gate already answers the root
+// well-known metadata URL (RFC 9728 for a host with one resource).
+const rootMetadataKey = "mcp_oauth_verify.root_metadata"
+
+// parseVerifyDirective sets up the gate. Syntax:
+//
+//	mcp_oauth_verify [<matcher>] {
+//		resource         <url>
+//		scopes           <scope...>
+//		user_id_header   <name>
+//		user_name_header <name>
+//		allowed_origins  <origin...>
+//	}
+//
+// With a path matcher such as /github/*, the protected resource is that
+// path on the site's origin, and the directive also routes the resource's
+// well-known metadata URL (/.well-known/oauth-protected-resource/github,
+// which the matcher itself would not let through) to the gate. Inside
+// `route /github/*` the gate finds the path from the route instead.
+func parseVerifyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	h.Next() // directive name
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	gate := new(VerifyHandler)
+	if err := gate.unmarshalCaddyfile(h); err != nil {
+		return nil, err
+	}
+	prefix, isPath := pathMatcherPrefix(matcherSet)
+	if !isPath {
+		return h.NewRoute(matcherSet, gate), nil
+	}
+	gate.ResourcePath, gate.MetadataRoute = prefix, true
+	wellKnown := []string{oauthcore.PRMPath + prefix}
+	if h.BlockState[rootMetadataKey] == nil {
+		h.BlockState[rootMetadataKey] = true
+		if prefix != "" {
+			wellKnown = append(wellKnown, oauthcore.PRMPath)
+		}
+	}
+	metaMatcher := caddy.ModuleMap{"path": h.JSON(wellKnown)}
+	routes := h.NewRoute(metaMatcher, gate)
+	return append(routes, h.NewRoute(matcherSet, gate)...), nil
+}
+
+// pathMatcherPrefix recognises a matcher that is one plain path prefix.
+func pathMatcherPrefix(set caddy.ModuleMap) (string, bool) {
+	raw, ok := set["path"]
+	if !ok || len(set) != 1 {
+		return "", false
+	}
+	var paths []string
+	if err := json.Unmarshal(raw, &paths); err != nil || len(paths) != 1 {
+		return "", false
+	}
+	return pathPatternPrefix(paths[0])
+}
+
+func (v *VerifyHandler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
+	if h.NextArg() {
+		return h.ArgErr()
+	}
+	fields := map[string]*string{"resource": &v.Resource, "user_id_header": &v.UserIDHeader, "user_name_header": &v.UserNameHeader}
+	lists := map[string]*[]string{"scopes": &v.Scopes, "allowed_origins": &v.AllowedOrigins}
+	for h.NextBlock(0) {
+		opt := h.Val()
+		switch {
+		case fields[opt] != nil:
+			if err := oneArg(h.Dispenser, fields[opt]); err != nil {
+				return err
+			}
+		case lists[opt] != nil:
+			if err := manyArgs(h.Dispenser, lists[opt]); err != nil {
+				return err
+			}
+		default:
+			return h.Errf("unrecognized mcp_oauth_verify option %q", opt)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
+)
+
+func init() {
+	caddy.RegisterModule(VerifyHandler{})
+}
+
+// VerifyHandler is the gate in front of an MCP server: it checks the
+// access token of every request in process (signature, issuer, expiry,
+// audience, scopes, revocation) before the next handler, usually
+// reverse_proxy, sees it. It answers the RFC 9728 protected-resource
+// metadata and the MCP challenges itself, removes the token and any
+// client-sent identity headers, and hands the user's identity to the
+// upstream in headers and to Caddy in {http.auth.user.*} placeholders.
+type VerifyHandler struct {
+	// Resource is the canonical URL of the protected MCP server: the
+	// audience tokens must carry, and the `resource` of its metadata.
+	// Default: the request's origin plus ResourcePath.
+	Resource string `json:"resource,omitempty"`
+
+	// ResourcePath is the path of the protected resource on its origin
+	// when Resource is not set. The Caddyfile fills it from the
+	// directive's path matcher; when empty it is read from the path
+	// matcher of the route the gate sits in (`route /github/*` gives
+	// /github), or the resource is the whole origin.
+	ResourcePath string `json:"resource_path,omitempty"`
+
+	// Scopes every token must carry (all of them). Default: none beyond
+	// being issued for this resource.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// UserIDHeader is the request header the upstream receives the
+	// GitHub numeric user id in. Default: X-User-Id.
+	UserIDHeader string `json:"user_id_header,omitempty"`
+
+	// UserNameHeader carries the GitHub login. Default: X-User-Name.
+	UserNameHeader string `json:"user_name_header,omitempty"`
+
+	// AllowedOrigins are the browser origins (scheme://host[:port]) that may
+	// call the MCP server; "*" allows any. Requests with an Origin header
+	// that is neither listed nor the server's own origin are refused with
+	// 403, which stops DNS-rebinding attacks on local servers. Requests
+	// without Origin (non-browser clients) are not affected.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+
+	// MetadataRoute is set by the Caddyfile when it also routes the
+	// well-known metadata path of ResourcePath to this gate, so the
+	// standard RFC 9728 URL is the one to advertise.
+	MetadataRoute bool `json:"metadata_route,omitempty"`
+
+	app       *App
+	verifier  *oauthcore.Verifier
+	hosts     *hostGates
+	idHeader  string
+	nameHdr   string
+	stripped  []string // lowercased identity header names, '_' as '-'
+	anyOrigin bool
+	logger    *zap.Logger
+}
+
+// hostGates holds what the handler learns at run time.
+type hostGates struct {
+	fixed    atomic.Pointer[oauthcore.Gate] // one gate for every host
+	resolved atomic.Pointer[placementInfo]
+	byHost   [2]sync.Map // by Host; [0] plain http, [1] TLS
+	count    atomic.Int32
+}
+
+// placementInfo is what the gate learned about the route it sits in.
+type placementInfo struct {
+	prefix  string
+	inRoute bool // the prefix came from an enclosing path matcher
+}
+
+// CaddyModule returns the Caddy module information.
+func (VerifyHandler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.mcp_oauth_verify", New: func() caddy.Module { return new(VerifyHandler) }}
+}
+
+// Provision finds the mcp_oauth app and prepares the gate.
+func (h *VerifyHandler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.hosts = new(hostGates)
+	app, err := ctx.AppIfConfigured("mcp_oauth")
+	if err != nil {
+		return fmt.Errorf("mcp_oauth_verify needs the mcp_oauth global option (issuer, github): %w", err)
+	}
+	h.app = app.(*App)
+	h.verifier = h.app.Server().Verifier()
+	repl := caddy.NewReplacer()
+	h.Resource = repl.ReplaceKnown(h.Resource, "")
+	h.Scopes = splitList(repl, h.Scopes)
+	h.AllowedOrigins = splitList(repl, h.AllowedOrigins)
+	h.idHeader = headerOr(h.UserIDHeader, "X-User-Id")
+	h.nameHdr = headerOr(h.UserNameHeader, "X-User-Name")
+	h.stripped = []string{normalizeHeader(h.idHeader), normalizeHeader(h.nameHdr)}
+	for _, o := range h.AllowedOrigins {
+		h.anyOrigin = h.anyOrigin || o == "*"
+	}
+	if h.ResourcePath != "" {
+		h.hosts.resolved.Store(&placementInfo{prefix: strings.TrimRight(h.ResourcePath, "/"), inRoute: !h.MetadataRoute})
+	}
+	if h.Resource != "" {
+		res, err := oauthcore.CanonicalResource(h.Resource)
+		if err != nil {
+			return fmt.Errorf("mcp_oauth_verify: resource %q: %v", h.Resource, err)
+		}
+		h.Resource = res
+	}
+	return nil
+}
+
+// Validate checks the options.
+func (h *VerifyHandler) Validate() error {
+	if h.ResourcePath != "" && !strings.HasPrefix(h.ResourcePath, "/") {
+		return fmt.Errorf("mcp_oauth_verify: resource_path %q must start with /", h.ResourcePath)
+	}
+	for _, o := range h.AllowedOrigins {
+		if o != "*" && (!strings.Contains(o, "://") || strings.HasSuffix(o, "/")) {
+			return fmt.Errorf("mcp_oauth_verify: allowed origin %q must look like https://app.example.com (scheme and host, no path), or be *", o)
+		}
+	}
+	return nil
+}
+
+func headerOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return http.CanonicalHeaderKey(v)
+}
+
+// normalizeHeader folds the spellings upstreams treat as one header name
+// (case, and '_' for '-' as CGI-style servers do).
+func normalizeHeader(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// ServeHTTP gates the request.
+func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !h.checkOrigin(w, r) {
+		return nil
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.preflight(w)
+		return nil
+	}
+	gate := h.gateFor(r)
+	if strings.HasPrefix(r.URL.Path, "/.well-known/") || strings.HasSuffix(r.URL.Path, oauthcore.PRMPath) {
+		if h.serveDiscovery(w, r, gate) {
+			return nil
+		}
+	}
+	claims, err := gate.Check(w, r, h.verifier)
+	if err != nil {
+		if ce := h.logger.Check(zapcore.DebugLevel, "request refused"); ce != nil {
+			ce.Write(zap.String("reason", err.Error()), zap.String("resource", gate.Resource))
+		}
+		return nil
+	}
+	h.passIdentity(r, claims)
+	return next.ServeHTTP(w, r)
+}
+
+// passIdentity removes the token (no token passthrough to upstreams) and
+// any identity header the client sent under any spelling, then sets ours
+// and the placeholders.
+func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims) {
+	hdr := r.Header
+	hdr.Del("Authorization")
+	for name := range hdr {
+		if h.isIdentityHeader(name) {
+			delete(hdr, name)
+		}
+	}
+	hdr[h.idHeader] = []string{c.Subject}
+	hdr[h.nameHdr] = []string{c.Username}
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		return
+	}
+	repl.Set("http.auth.user.id", c.Subject)
+	repl.Set("http.auth.user.login", c.Username)
+	repl.Set("http.auth.user.email", c.Email)
+	repl.Set("http.auth.user.client_id", c.ClientID)
+	repl.Set("http.auth.user.scope", c.Scope)
+	repl.Set("http.auth.user.jti", c.ID)
+}
+
+func (h *VerifyHandler) isIdentityHeader(name string) bool {
+	for _, s := range h.stripped {
+		if len(name) == len(s) && equalFoldDash(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFoldDash compares a header name with a normalized one without
+// allocating: ASCII case-insensitive, '_' equal to '-'.
+func equalFoldDash(name, norm string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c == '_' {
+			c = '-'
+		}
+		if c != norm[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*VerifyHandler)(nil)
+	_ caddy.Validator             = (*VerifyHandler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*VerifyHandler)(nil)
+)

@@ -1,0 +1,138 @@
+package caddymodule
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
+)
+
+// maxHostGates bounds the per-host gates a handler keeps: a site that
+// accepts any Host must not let clients grow memory without limit.
+const maxHostGates = 64
+
+// gateFor returns the gate for the request: one for all hosts when the
+// resource is configured and its metadata URL is the standard one, else
+// one per host, built once from the origin and the route's path, so the
+// checks and challenges of a request allocate nothing.
+func (h *VerifyHandler) gateFor(r *http.Request) *oauthcore.Gate {
+	if g := h.hosts.fixed.Load(); g != nil {
+		return g
+	}
+	tls := 0
+	if r.TLS != nil {
+		tls = 1
+	}
+	if g, ok := h.hosts.byHost[tls].Load(r.Host); ok {
+		return g.(*oauthcore.Gate)
+	}
+	p := h.placement(r)
+	res := h.Resource
+	if res == "" {
+		res = h.originResource(r, p.prefix)
+	}
+	meta := metadataURL(res)
+	if p.inRoute {
+		// Only requests under the route's prefix reach the gate, so it
+		// advertises the copy of the metadata it serves there.
+		meta = canonicalOrigin(r) + p.prefix + oauthcore.PRMPath
+	}
+	g := h.app.Server().NewGate(res, meta, h.Scopes)
+	if h.Resource != "" && !p.inRoute {
+		h.hosts.fixed.Store(g)
+	} else if h.hosts.count.Add(1) <= maxHostGates {
+		h.hosts.byHost[tls].Store(r.Host, g)
+	}
+	return g
+}
+
+// originResource is the default resource: the request's origin plus the
+// route's path.
+func (h *VerifyHandler) originResource(r *http.Request, prefix string) string {
+	res := canonicalOrigin(r) + prefix
+	canon, err := oauthcore.CanonicalResource(res)
+	if err != nil {
+		h.logger.Warn("this origin cannot be an OAuth resource (plain http on a public host?); set the resource option to the public https URL",
+			zap.String("resource", res))
+		return res
+	}
+	return canon
+}
+
+// placement learns, once, which path prefix the gate protects.
+func (h *VerifyHandler) placement(r *http.Request) *placementInfo {
+	if p := h.hosts.resolved.Load(); p != nil {
+		return p
+	}
+	p := &placementInfo{}
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
+		prefix, found, plain := routePrefix(srv.Routes, h)
+		if found && !plain {
+			h.logger.Warn("the route around mcp_oauth_verify has a matcher that names no single path prefix; the resource is the whole origin unless you set the resource option")
+		}
+		p.prefix, p.inRoute = prefix, prefix != ""
+	}
+	h.hosts.resolved.Store(p)
+	return p
+}
+
+// canonicalOrigin is the request's scheme and host, lowercased, without a
+// default port. The host is the one Caddy matched the site by.
+func canonicalOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := strings.ToLower(r.Host)
+	if h, port, err := net.SplitHostPort(host); err == nil &&
+		((scheme == "https" && port == "443") || (scheme == "http" && port == "80")) {
+		host = h
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
+	}
+	return scheme + "://" + host
+}
+
+// metadataURL is the RFC 9728 well-known URL of a resource: the well-known
+// prefix inserted between its origin and its path.
+func metadataURL(resource string) string {
+	origin, path := splitResource(resource)
+	return origin + oauthcore.PRMPath + path
+}
+
+// splitResource splits a canonical resource URL into origin and path.
+func splitResource(resource string) (origin, path string) {
+	i := strings.Index(resource, "://")
+	if i < 0 {
+		return resource, ""
+	}
+	slash := strings.IndexByte(resource[i+3:], '/')
+	if slash < 0 {
+		return resource, ""
+	}
+	return resource[:i+3+slash], resource[i+3+slash:]
+}
+
+// serveDiscovery answers the discovery documents that must never be gated:
+// this resource's metadata (at the RFC 9728 URL, at the root, and under the
+// resource path), and the authorization server's metadata for clients of
+// the 2025-03-26 MCP revision, which look for it on the MCP origin.
+func (h *VerifyHandler) serveDiscovery(w http.ResponseWriter, r *http.Request, g *oauthcore.Gate) bool {
+	path := r.URL.Path
+	prefix := h.placement(r).prefix
+	_, resPath := splitResource(g.Resource)
+	switch {
+	case path == oauthcore.PRMPath, path == oauthcore.PRMPath+resPath, path == prefix+oauthcore.PRMPath:
+		g.ServeMetadata(w, r)
+		return true
+	case path == "/.well-known/oauth-authorization-server", path == "/.well-known/openid-configuration":
+		h.app.Server().Handler(path)(w, r)
+		return true
+	}
+	return false
+}

@@ -1,0 +1,143 @@
+package oauthcore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrInvalidToken is returned by Verifier.Verify for a token that is
+// malformed, forged, expired or revoked. Any other error is an outage.
+var ErrInvalidToken = errors.New("invalid access token")
+
+const cacheShards = 16
+
+// Verifier checks access tokens for the gates of one server. A token is
+// verified once (signature, claims, revocation in the store) and then served
+// from a bounded in-process cache until it expires or a revocation
+// announcement from the store removes it, so a repeat request costs a map
+// lookup and no storage round trip.
+type Verifier struct {
+	srv    *Server
+	shards [cacheShards]cacheShard
+	// gen counts revocation announcements; a verification that raced one
+	// is not cached, so a token revoked mid-check is re-checked next time.
+	gen      atomic.Uint64
+	perShard int
+	cancel   func()
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	claims *Claims
+	exp    int64 // unix seconds, leeway included
+}
+
+// NewVerifier returns a verifier caching at most maxEntries tokens. Close
+// it when the config that owns it is unloaded.
+func (s *Server) NewVerifier(maxEntries int) *Verifier {
+	if maxEntries < cacheShards {
+		maxEntries = cacheShards
+	}
+	v := &Verifier{srv: s, perShard: maxEntries / cacheShards}
+	for i := range v.shards {
+		v.shards[i].m = make(map[string]*cacheEntry)
+	}
+	v.cancel = s.store.Subscribe(v.revoked)
+	return v
+}
+
+// Close stops listening for revocations.
+func (v *Verifier) Close() { v.cancel() }
+
+// Verify returns the claims of a valid, unrevoked access token. It returns
+// ErrInvalidToken for a token that must be refused, and an *Error
+// (temporarily_unavailable) when the store cannot say: the gate answers
+// 503 then, never 401, or clients would throw their credentials away.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	if len(raw) == 0 || len(raw) > maxTokenBytes {
+		return nil, ErrInvalidToken
+	}
+	sh := &v.shards[shardOf(raw)]
+	sh.mu.RLock()
+	e := sh.m[raw]
+	sh.mu.RUnlock()
+	now := v.srv.now().Unix()
+	if e != nil {
+		if now <= e.exp {
+			return e.claims, nil
+		}
+		sh.mu.Lock()
+		delete(sh.m, raw)
+		sh.mu.Unlock()
+		return nil, ErrInvalidToken
+	}
+	return v.verifyMiss(ctx, sh, raw)
+}
+
+func (v *Verifier) verifyMiss(ctx context.Context, sh *cacheShard, raw string) (*Claims, error) {
+	gen := v.gen.Load()
+	c, err := v.srv.tokens.Verify(raw)
+	if err != nil {
+		return nil, ErrInvalidToken
+	}
+	revoked, err := v.srv.Revoked(ctx, c)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if revoked {
+		return nil, ErrInvalidToken
+	}
+	exp := c.ExpiresAt.Unix() + int64(v.srv.cfg.Leeway.Seconds())
+	sh.mu.Lock()
+	if v.gen.Load() == gen {
+		if len(sh.m) >= v.perShard {
+			sh.evictOne()
+		}
+		sh.m[raw] = &cacheEntry{claims: c, exp: exp}
+	}
+	sh.mu.Unlock()
+	return c, nil
+}
+
+// evictOne drops an arbitrary entry (Go's map order is randomised, so this
+// is random eviction, which needs no bookkeeping on the hit path).
+func (sh *cacheShard) evictOne() {
+	for k := range sh.m {
+		delete(sh.m, k)
+		return
+	}
+}
+
+// revoked drops cached tokens that a revocation announcement names.
+func (v *Verifier) revoked(kind, id string) {
+	v.gen.Add(1)
+	for i := range v.shards {
+		sh := &v.shards[i]
+		sh.mu.Lock()
+		for k, e := range sh.m {
+			if (kind == "token" && e.claims.ID == id) || (kind == "grant" && e.claims.GrantID == id) {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// shardOf hashes the token's tail, which is signature bytes: random.
+func shardOf(raw string) int {
+	var h uint32 = 2166136261
+	start := len(raw) - 16
+	if start < 0 {
+		start = 0
+	}
+	for i := start; i < len(raw); i++ {
+		h = (h ^ uint32(raw[i])) * 16777619
+	}
+	return int(h % cacheShards)
+}
