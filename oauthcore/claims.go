@@ -17,8 +17,8 @@ type Claims struct {
 	GrantID  string `json:"gid,omitempty"`
 }
 
-// Audience returns the single audience our tokens carry.
-func (c *Claims) Audience() string {
+// Aud returns the single audience our tokens carry.
+func (c *Claims) Aud() string {
 	if len(c.RegisteredClaims.Audience) == 0 {
 		return ""
 	}

@@ -73,7 +73,7 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request, v *Verifier) (*Clai
 		return nil, err
 	}
 	// RFC 8707 / MCP: accept only tokens issued for this very resource.
-	if c.Audience() != g.Resource || len(c.RegisteredClaims.Audience) != 1 {
+	if c.Aud() != g.Resource || len(c.RegisteredClaims.Audience) != 1 {
 		g.refuse(w, errWrongAudience)
 		return nil, errWrongAudience
 	}

@@ -48,7 +48,7 @@ func (s *Server) introspect(ctx context.Context, c *Client, token string) (map[s
 	}
 	return map[string]any{
 		"active": true, "token_type": "Bearer", "scope": claims.Scope, "client_id": claims.ClientID,
-		"username": claims.Username, "sub": claims.Subject, "aud": claims.Audience(), "iss": claims.Issuer,
+		"username": claims.Username, "sub": claims.Subject, "aud": claims.Aud(), "iss": claims.Issuer,
 		"exp": claims.ExpiresAt.Unix(), "iat": claims.IssuedAt.Unix(), "jti": claims.ID,
 	}, nil
 }

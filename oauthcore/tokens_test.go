@@ -81,7 +81,7 @@ func TestTokensSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if c.Subject != "4242" || c.Audience() != "https://mcp.example.com/github" || !c.HasScope("mcp") || c.HasScope("mc") {
+	if c.Subject != "4242" || c.Aud() != "https://mcp.example.com/github" || !c.HasScope("mcp") || c.HasScope("mc") {
 		t.Fatalf("claims = %+v", c)
 	}
 }
