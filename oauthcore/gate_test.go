@@ -80,7 +80,9 @@ func TestGateChallenges(t *testing.T) {
 	s := newServer(t, nil)
 	g := s.NewGate(resource, prm, []string{"mcp"})
 	good, _ := mint(t, s, nil)
-	otherAud, _ := mint(t, s, func(c *oauthcore.Claims) { c.RegisteredClaims.Audience = jwt.ClaimStrings{"https://mcp.example.com/github-other"} })
+	otherAud, _ := mint(t, s, func(c *oauthcore.Claims) {
+		c.RegisteredClaims.Audience = jwt.ClaimStrings{"https://mcp.example.com/github-other"}
+	})
 	twoAud, _ := mint(t, s, func(c *oauthcore.Claims) { c.RegisteredClaims.Audience = jwt.ClaimStrings{resource, "https://x.test"} })
 	lowScope, _ := mint(t, s, func(c *oauthcore.Claims) { c.Scope = "other" })
 	tests := []struct {
