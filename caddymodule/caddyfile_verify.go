@@ -37,10 +37,11 @@ const rootMetadataKey = "mcp_oauth_verify.root_metadata"
 // `route /github/*` the gate finds the path from the route instead.
 func parseVerifyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	h.Next() // directive name
-	matcherSet, err := h.ExtractMatcherSet()
+	matcherSet, err := h.ExtractMatcherSet() // removes the matcher, rewinds
 	if err != nil {
 		return nil, err
 	}
+	h.Next()
 	gate := new(VerifyHandler)
 	if err := gate.unmarshalCaddyfile(h); err != nil {
 		return nil, err
