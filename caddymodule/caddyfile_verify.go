@@ -32,8 +32,8 @@ const rootMetadataKey = "mcp_oauth_verify.root_metadata"
 //
 // With a path matcher such as /github/*, the protected resource is that
 // path on the site's origin, and the directive also routes the resource's
-// well-known metadata URL (/.well-known/oauth-protected-resource/github,
-// which the matcher itself would not let through) to the gate. Inside
+// well-known metadata URLs (/.well-known/oauth-protected-resource/github
+// and below, which the matcher itself would not let through) to the gate. Inside
 // `route /github/*` the gate finds the path from the route instead.
 func parseVerifyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	h.Next() // directive name
@@ -51,7 +51,7 @@ func parseVerifyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, 
 		return h.NewRoute(matcherSet, gate), nil
 	}
 	gate.ResourcePath, gate.MetadataRoute = prefix, true
-	wellKnown := []string{oauthcore.PRMPath + prefix}
+	wellKnown := []string{oauthcore.PRMPath + prefix, oauthcore.PRMPath + prefix + "/*"}
 	if h.BlockState[rootMetadataKey] == nil {
 		h.BlockState[rootMetadataKey] = true
 		if prefix != "" {

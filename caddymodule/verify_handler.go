@@ -160,12 +160,11 @@ func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return nil
 	}
 	gate := h.gateFor(r)
-	if strings.HasPrefix(r.URL.Path, "/.well-known/") || strings.HasSuffix(r.URL.Path, oauthcore.PRMPath) {
-		if h.serveDiscovery(w, r, gate) {
-			return nil
-		}
+	path := originalPath(r)
+	if strings.Contains(path, "/.well-known/") && h.serveDiscovery(w, r, gate, path) {
+		return nil
 	}
-	claims, err := gate.Check(w, r, h.verifier)
+	claims, err := gate.Check(w, r, h.verifier, path)
 	if err != nil {
 		if ce := h.logger.Check(zapcore.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.String("reason", err.Error()), zap.String("resource", gate.Resource))
@@ -174,6 +173,15 @@ func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	}
 	h.passIdentity(r, claims)
 	return next.ServeHTTP(w, r)
+}
+
+// originalPath is the path the client asked for, before any handle_path or
+// uri strip_prefix: audiences are URLs as clients know them.
+func originalPath(r *http.Request) string {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		return orig.URL.Path
+	}
+	return r.URL.Path
 }
 
 // passIdentity removes the token (no token passthrough to upstreams) and

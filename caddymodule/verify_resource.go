@@ -35,13 +35,7 @@ func (h *VerifyHandler) gateFor(r *http.Request) *oauthcore.Gate {
 	if res == "" {
 		res = h.originResource(r, p.prefix)
 	}
-	meta := metadataURL(res)
-	if p.inRoute {
-		// Only requests under the route's prefix reach the gate, so it
-		// advertises the copy of the metadata it serves there.
-		meta = canonicalOrigin(r) + p.prefix + oauthcore.PRMPath
-	}
-	g := h.app.Server().NewGate(res, meta, h.Scopes)
+	g := h.app.Server().NewGate(res, h.Scopes, !p.inRoute)
 	if h.Resource != "" && !p.inRoute {
 		h.hosts.fixed.Store(g)
 	} else if h.hosts.count.Add(1) <= maxHostGates {
@@ -98,39 +92,17 @@ func canonicalOrigin(r *http.Request) string {
 	return scheme + "://" + host
 }
 
-// metadataURL is the RFC 9728 well-known URL of a resource: the well-known
-// prefix inserted between its origin and its path.
-func metadataURL(resource string) string {
-	origin, path := splitResource(resource)
-	return origin + oauthcore.PRMPath + path
-}
-
-// splitResource splits a canonical resource URL into origin and path.
-func splitResource(resource string) (origin, path string) {
-	i := strings.Index(resource, "://")
-	if i < 0 {
-		return resource, ""
-	}
-	slash := strings.IndexByte(resource[i+3:], '/')
-	if slash < 0 {
-		return resource, ""
-	}
-	return resource[:i+3+slash], resource[i+3+slash:]
-}
-
 // serveDiscovery answers the discovery documents that must never be gated:
-// this resource's metadata (at the RFC 9728 URL, at the root, and under the
-// resource path), and the authorization server's metadata for clients of
-// the 2025-03-26 MCP revision, which look for it on the MCP origin.
-func (h *VerifyHandler) serveDiscovery(w http.ResponseWriter, r *http.Request, g *oauthcore.Gate) bool {
-	path := r.URL.Path
-	prefix := h.placement(r).prefix
-	_, resPath := splitResource(g.Resource)
-	switch {
-	case path == oauthcore.PRMPath, path == oauthcore.PRMPath+resPath, path == prefix+oauthcore.PRMPath:
-		g.ServeMetadata(w, r)
+// the metadata of the resources in the gate's space, and the authorization
+// server's metadata for clients of the 2025-03-26 MCP revision, which look
+// for it on the MCP origin.
+func (h *VerifyHandler) serveDiscovery(w http.ResponseWriter, r *http.Request, g *oauthcore.Gate, path string) bool {
+	if res, ok := g.MetadataResource(path); ok {
+		g.ServeMetadata(w, r, res)
 		return true
-	case path == "/.well-known/oauth-authorization-server", path == "/.well-known/openid-configuration":
+	}
+	switch path {
+	case "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration":
 		h.app.Server().Handler(path)(w, r)
 		return true
 	}

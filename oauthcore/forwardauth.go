@@ -2,7 +2,6 @@ package oauthcore
 
 import (
 	"net/http"
-	"net/url"
 )
 
 // serveVerify is the ForwardAuth endpoint for deployments that keep Traefik
@@ -24,7 +23,8 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 		}
 		resource = canon
 	}
-	c, err := s.forwardAuthGate(resource).Check(w, r, s.verifier)
+	_, path := SplitResource(resource)
+	c, err := s.forwardAuthGate(resource).Check(w, r, s.verifier, path)
 	if err != nil {
 		return
 	}
@@ -46,22 +46,16 @@ func (s *Server) forwardAuthGate(resource string) *Gate {
 	if g, ok := s.faGates.Load(resource); ok {
 		return g.(*Gate)
 	}
-	g := s.NewGate(resource, metadataURLFor(resource, s.cfg.Issuer), nil)
+	g := s.NewGate(resource, nil, true)
 	if s.faGateCount.Add(1) <= maxForwardAuthGates {
 		s.faGates.Store(resource, g)
 	}
 	return g
 }
 
-// metadataURLFor is the RFC 9728 well-known URL of a resource; the issuer
-// itself has none (it is no protected resource), so its AS metadata stands in.
-func metadataURLFor(resource, issuer string) string {
-	if resource == issuer {
-		return issuer + pathMetadata
-	}
-	u, err := url.Parse(resource)
-	if err != nil {
-		return issuer + pathMetadata
-	}
-	return u.Scheme + "://" + u.Host + PRMPath + u.EscapedPath()
+// serveIssuerMetadata publishes RFC 9728 metadata for the issuer as a
+// resource: tokens requested without a resource carry it as audience, and
+// /verify's challenge for them points here.
+func (s *Server) serveIssuerMetadata(w http.ResponseWriter, r *http.Request) {
+	s.forwardAuthGate(s.cfg.Issuer).ServeMetadata(w, r, s.cfg.Issuer)
 }

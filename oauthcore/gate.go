@@ -11,43 +11,105 @@ import (
 // this prefix followed by the resource's path.
 const PRMPath = "/.well-known/oauth-protected-resource"
 
-// Gate guards one protected resource (an MCP server URL): the token's
-// audience must be Resource and it must carry every scope in Scopes. All
-// strings it sends are built once, so checking a request allocates nothing
-// beyond what the verifier's cache already holds.
+// Gate guards a protected resource space: an origin and a path, such as
+// https://mcp.example.com/github. Every URL at or below that path is a
+// resource identifier in the space: MCP clients use their server's URL
+// (https://mcp.example.com/github/mcp) as the RFC 8707 resource, and some
+// SDKs insist that the metadata names exactly that URL. A token is
+// accepted when its audience lies in the space and the request's URL lies
+// at or below the audience, so a token issued for /github/mcp is refused at
+// /github-other and at /fetch (RS-03).
 type Gate struct {
-	Resource    string
-	MetadataURL string
-	Scopes      []string
+	// Resource is the space's canonical URL.
+	Resource string
+	Scopes   []string
 
-	challenge        string // no credentials
-	challengeInvalid string // a bad token
-	challengeScope   string // a token without the required scopes
-	metadata         []byte
+	origin     string // scheme://host of Resource
+	path       string // path of Resource, "" for the whole origin
+	issuer     string
+	inRoute    bool   // metadata is served under the resource path
+	scopeParam string // `, scope="..."` or ""
+	scopesJSON []string
 }
 
-// NewGate prepares a gate for a canonical resource whose RFC 9728 metadata
-// is published at metadataURL.
-func (s *Server) NewGate(resource, metadataURL string, scopes []string) *Gate {
-	g := &Gate{Resource: resource, MetadataURL: metadataURL, Scopes: scopes}
-	base := `Bearer resource_metadata="` + metadataURL + `"`
+// NewGate prepares a gate for a canonical resource space. standardMetadata
+// tells where the metadata of a resource URL is advertised: at its RFC 9728
+// well-known URL, or (for a gate that only sees requests below its path)
+// at the resource URL plus the well-known suffix, which the gate answers.
+func (s *Server) NewGate(resource string, scopes []string, standardMetadata bool) *Gate {
+	origin, path := SplitResource(resource)
+	g := &Gate{Resource: resource, Scopes: scopes, origin: origin, path: path, issuer: s.cfg.Issuer,
+		inRoute: !standardMetadata, scopesJSON: scopes}
 	if len(scopes) > 0 {
-		base += `, scope="` + strings.Join(scopes, " ") + `"`
+		g.scopeParam = `, scope="` + strings.Join(scopes, " ") + `"`
+	} else {
+		g.scopesJSON = s.cfg.Scopes
 	}
-	g.challenge = base
-	g.challengeInvalid = base + `, error="invalid_token"`
-	g.challengeScope = base + `, error="insufficient_scope"`
-	scopesSupported := scopes
-	if len(scopesSupported) == 0 {
-		scopesSupported = s.cfg.Scopes
-	}
-	g.metadata, _ = json.Marshal(map[string]any{
-		"resource":                 resource,
-		"authorization_servers":    []string{s.cfg.Issuer},
-		"bearer_methods_supported": []string{"header"},
-		"scopes_supported":         scopesSupported,
-	})
 	return g
+}
+
+// SplitResource splits a canonical resource URL into origin and path.
+func SplitResource(resource string) (origin, path string) {
+	i := strings.Index(resource, "://")
+	if i < 0 {
+		return resource, ""
+	}
+	slash := strings.IndexByte(resource[i+3:], '/')
+	if slash < 0 {
+		return resource, ""
+	}
+	return resource[:i+3+slash], resource[i+3+slash:]
+}
+
+// within reports whether path p is base or below it on a segment boundary.
+func within(p, base string) bool {
+	if base == "" || p == base {
+		return true
+	}
+	return len(p) > len(base) && p[len(base)] == '/' && p[:len(base)] == base
+}
+
+// ResourceFor is the resource identifier of a request path: the URL itself
+// (without a trailing slash) when it is in the space, else the space.
+func (g *Gate) ResourceFor(path string) string {
+	path = strings.TrimRight(path, "/")
+	if !within(path, g.path) {
+		return g.Resource
+	}
+	return g.origin + path
+}
+
+// MetadataURL is where the metadata of a resource in the space is served.
+func (g *Gate) MetadataURL(resource string) string {
+	if g.inRoute {
+		return resource + PRMPath
+	}
+	origin, path := SplitResource(resource)
+	return origin + PRMPath + path
+}
+
+// MetadataResource tells whether path asks for the RFC 9728 metadata of a
+// resource in the space, and which: the well-known prefix followed by the
+// resource's path, the bare prefix (the space itself, for a host with one
+// resource), or, for a gate inside a route, the resource's path followed by
+// the well-known suffix.
+func (g *Gate) MetadataResource(path string) (string, bool) {
+	var res string
+	switch {
+	case path == PRMPath:
+		return g.Resource, true
+	case strings.HasPrefix(path, PRMPath+"/"):
+		res = path[len(PRMPath):]
+	case strings.HasSuffix(path, PRMPath):
+		res = path[:len(path)-len(PRMPath)]
+	default:
+		return "", false
+	}
+	res = strings.TrimRight(res, "/")
+	if !within(res, g.path) {
+		return "", false
+	}
+	return g.origin + res, true
 }
 
 // Gate failures, each with its RFC 6750 §3 answer.
@@ -58,32 +120,46 @@ var (
 	errScope         = errors.New("token lacks a required scope")
 )
 
-// Check authenticates r against the gate. On success it returns the claims;
-// otherwise it has written the 400/401/403/503 answer and returns nil and
-// the reason (for the log).
-func (g *Gate) Check(w http.ResponseWriter, r *http.Request, v *Verifier) (*Claims, error) {
+// Check authenticates a request for path (as the client sent it, before
+// any prefix stripping). On success it returns the claims; otherwise it has
+// written the 400/401/403/503 answer and returns the reason for the log.
+func (g *Gate) Check(w http.ResponseWriter, r *http.Request, v *Verifier, path string) (*Claims, error) {
 	raw, err := bearerFromRequest(r)
-	if err != nil {
-		g.refuse(w, err)
-		return nil, err
+	if err == nil {
+		var c *Claims
+		if c, err = v.Verify(r.Context(), raw); err == nil {
+			if err = g.authorize(c, path); err == nil {
+				return c, nil
+			}
+		}
 	}
-	c, err := v.Verify(r.Context(), raw)
-	if err != nil {
-		g.refuse(w, err)
-		return nil, err
+	g.refuse(w, err, path)
+	return nil, err
+}
+
+// authorize applies audience (RFC 8707; MCP servers must accept only
+// tokens issued for themselves) and scope checks.
+func (g *Gate) authorize(c *Claims, path string) error {
+	aud := c.Aud()
+	if len(c.RegisteredClaims.Audience) != 1 || len(aud) < len(g.origin) || aud[:len(g.origin)] != g.origin {
+		return errWrongAudience
 	}
-	// RFC 8707 / MCP: accept only tokens issued for this very resource.
-	if c.Aud() != g.Resource || len(c.RegisteredClaims.Audience) != 1 {
-		g.refuse(w, errWrongAudience)
-		return nil, errWrongAudience
+	audPath := aud[len(g.origin):]
+	if len(audPath) > 0 && audPath[0] != '/' {
+		return errWrongAudience // another port or host sharing our prefix
+	}
+	if len(path) > 1 && path[len(path)-1] == '/' {
+		path = path[:len(path)-1]
+	}
+	if !within(audPath, g.path) || !within(path, audPath) {
+		return errWrongAudience
 	}
 	for _, sc := range g.Scopes {
 		if !c.HasScope(sc) {
-			g.refuse(w, errScope)
-			return nil, errScope
+			return errScope
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // bearerFromRequest takes the token from "Authorization: Bearer" only; a
@@ -110,44 +186,49 @@ func bearerFromRequest(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-// refuse writes the RFC 6750 answer for err.
-func (g *Gate) refuse(w http.ResponseWriter, err error) {
-	h := w.Header()
+// refuse writes the RFC 6750 answer for err, pointing the client at the
+// metadata of the resource it asked for (RFC 9728 §5.1).
+func (g *Gate) refuse(w http.ResponseWriter, err error, path string) {
 	var oe *Error
-	switch {
-	case errors.As(err, &oe):
+	if errors.As(err, &oe) {
 		WriteError(w, oe) // outage: 503, never 401
 		return
-	case errors.Is(err, errNoToken):
-		h.Set("WWW-Authenticate", g.challenge)
-		writeGateError(w, http.StatusUnauthorized, `{"error":"unauthorized","error_description":"an access token is required"}`)
-	case errors.Is(err, errQueryToken):
-		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_request"`)
-		writeGateError(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"send the access token in the Authorization header, not the URL"}`)
-	case errors.Is(err, errScope):
-		h.Set("WWW-Authenticate", g.challengeScope)
-		writeGateError(w, http.StatusForbidden, `{"error":"insufficient_scope","error_description":"the access token lacks a required scope"}`)
-	default:
-		h.Set("WWW-Authenticate", g.challengeInvalid)
-		writeGateError(w, http.StatusUnauthorized, `{"error":"invalid_token","error_description":"the access token is invalid, expired, revoked or not for this resource"}`)
 	}
-}
-
-func writeGateError(w http.ResponseWriter, status int, body string) {
+	challenge := `Bearer resource_metadata="` + g.MetadataURL(g.ResourceFor(path)) + `"` + g.scopeParam
+	status, body := http.StatusUnauthorized, `{"error":"invalid_token","error_description":"the access token is invalid, expired, revoked or not for this resource"}`
+	switch {
+	case errors.Is(err, errNoToken):
+		body = `{"error":"unauthorized","error_description":"an access token is required"}`
+	case errors.Is(err, errQueryToken):
+		challenge += `, error="invalid_request"`
+		status, body = http.StatusBadRequest, `{"error":"invalid_request","error_description":"send the access token in the Authorization header, not the URL"}`
+	case errors.Is(err, errScope):
+		challenge += `, error="insufficient_scope"`
+		status, body = http.StatusForbidden, `{"error":"insufficient_scope","error_description":"the access token lacks a required scope"}`
+	default:
+		challenge += `, error="invalid_token"`
+	}
 	h := w.Header()
+	h.Set("WWW-Authenticate", challenge)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
 }
 
-// ServeMetadata writes the resource's RFC 9728 metadata document.
-func (g *Gate) ServeMetadata(w http.ResponseWriter, r *http.Request) {
+// ServeMetadata writes the RFC 9728 metadata of a resource in the space.
+func (g *Gate) ServeMetadata(w http.ResponseWriter, r *http.Request, resource string) {
 	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
+	body, _ := json.Marshal(map[string]any{
+		"resource":                 resource,
+		"authorization_servers":    []string{g.issuer},
+		"bearer_methods_supported": []string{"header"},
+		"scopes_supported":         g.scopesJSON,
+	})
 	cors(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write(g.metadata)
+	_, _ = w.Write(body)
 }

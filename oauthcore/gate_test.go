@@ -66,19 +66,23 @@ func mint(t testing.TB, s *oauthcore.Server, mutate func(*oauthcore.Claims)) (st
 }
 
 func check(s *oauthcore.Server, g *oauthcore.Gate, authz string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("POST", "https://mcp.example.com/github/mcp", nil)
+	return checkPath(s, g, authz, "/github")
+}
+
+func checkPath(s *oauthcore.Server, g *oauthcore.Gate, authz, path string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", "https://mcp.example.com"+path, nil)
 	if authz != "" {
 		r.Header.Set("Authorization", authz)
 	}
 	w := httptest.NewRecorder()
-	_, _ = g.Check(w, r, s.Verifier())
+	_, _ = g.Check(w, r, s.Verifier(), path)
 	return w
 }
 
 // TestGateChallenges covers RS-04 and JW-09: the three challenge shapes.
 func TestGateChallenges(t *testing.T) {
 	s := newServer(t, nil)
-	g := s.NewGate(resource, prm, []string{"mcp"})
+	g := s.NewGate(resource, []string{"mcp"}, true)
 	good, _ := mint(t, s, nil)
 	otherAud, _ := mint(t, s, func(c *oauthcore.Claims) {
 		c.RegisteredClaims.Audience = jwt.ClaimStrings{"https://mcp.example.com/github-other"}
@@ -118,11 +122,11 @@ func TestGateChallenges(t *testing.T) {
 
 func TestGateRefusesQueryToken(t *testing.T) {
 	s := newServer(t, nil)
-	g := s.NewGate(resource, prm, nil)
+	g := s.NewGate(resource, nil, true)
 	good, _ := mint(t, s, nil)
 	r := httptest.NewRequest("GET", "https://mcp.example.com/github/mcp?access_token="+good, nil)
 	w := httptest.NewRecorder()
-	if _, err := g.Check(w, r, s.Verifier()); err == nil || w.Code != 400 {
+	if _, err := g.Check(w, r, s.Verifier(), "/github/mcp"); err == nil || w.Code != 400 {
 		t.Fatalf("query token: status %d err %v", w.Code, err)
 	}
 }
@@ -131,7 +135,7 @@ func TestGateRefusesQueryToken(t *testing.T) {
 // token is refused as soon as its grant or jti is revoked.
 func TestGateRevocation(t *testing.T) {
 	s := newServer(t, nil)
-	g := s.NewGate(resource, prm, nil)
+	g := s.NewGate(resource, nil, true)
 	for _, kind := range []string{"grant", "token"} {
 		t.Run(kind, func(t *testing.T) {
 			raw, c := mint(t, s, nil)
@@ -159,9 +163,9 @@ func TestGateRevocation(t *testing.T) {
 
 func TestGateMetadata(t *testing.T) {
 	s := newServer(t, nil)
-	g := s.NewGate(resource, prm, []string{"mcp"})
+	g := s.NewGate(resource, []string{"mcp"}, true)
 	w := httptest.NewRecorder()
-	g.ServeMetadata(w, httptest.NewRequest("GET", prm, nil))
+	g.ServeMetadata(w, httptest.NewRequest("GET", prm, nil), resource)
 	body := w.Body.String()
 	for _, want := range []string{`"resource":"` + resource + `"`, `"authorization_servers":["` + issuer + `"]`, `"scopes_supported":["mcp"]`} {
 		if !strings.Contains(body, want) {
@@ -181,19 +185,19 @@ func BenchmarkVerifyRepeat(b *testing.B) {
 	}{{"ES256", nil}, {"HS256", []byte(strings.Repeat("k", 32))}} {
 		b.Run(mode.name, func(b *testing.B) {
 			s := newServer(b, mode.secret)
-			g := s.NewGate(resource, prm, []string{"mcp"})
+			g := s.NewGate(resource, []string{"mcp"}, true)
 			raw, _ := mint(b, s, nil)
 			r := httptest.NewRequest("POST", "https://mcp.example.com/github/mcp", nil)
 			r.Header.Set("Authorization", "Bearer "+raw)
 			w := httptest.NewRecorder()
-			if _, err := g.Check(w, r, s.Verifier()); err != nil {
+			if _, err := g.Check(w, r, s.Verifier(), "/github/mcp"); err != nil {
 				b.Fatal(err)
 			}
 			var sink http.ResponseWriter = w
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := g.Check(sink, r, s.Verifier()); err != nil {
+				if _, err := g.Check(sink, r, s.Verifier(), "/github/mcp"); err != nil {
 					b.Fatal(err)
 				}
 			}

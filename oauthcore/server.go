@@ -139,6 +139,7 @@ func (s *Server) buildRoutes() map[string]http.HandlerFunc {
 		pathRevoke:     s.serveRevoke,
 		pathIntrospect: s.serveIntrospect,
 		pathVerify:     s.serveVerify,
+		PRMPath:        s.serveIssuerMetadata,
 	}
 	if s.tokens.secret == nil {
 		m[pathJWKS] = s.serveJWKS
