@@ -18,6 +18,25 @@ func (s *Server) serveUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, userJSON(u))
 }
 
+// servePublicUser is GET /users/{username}: any account's public profile,
+// no token needed (how a login can be resolved to its stable numeric id).
+func (s *Server) servePublicUser(w http.ResponseWriter, r *http.Request) {
+	doc := "https://docs.github.com/rest/users/users#get-a-user"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		apiError(w, http.StatusNotFound, "Not Found", doc)
+		return
+	}
+	s.mu.Lock()
+	u, ok := s.users[strings.ToLower(r.PathValue("username"))]
+	s.mu.Unlock()
+	if !ok {
+		apiError(w, http.StatusNotFound, "Not Found", doc)
+		return
+	}
+	apiHeaders(w, "", "")
+	writeJSON(w, http.StatusOK, userJSON(u))
+}
+
 // serveEmails is GET /user/emails; without the user:email (or user) scope
 // GitHub answers 404.
 func (s *Server) serveEmails(w http.ResponseWriter, r *http.Request) {

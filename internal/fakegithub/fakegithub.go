@@ -148,6 +148,7 @@ func New(opts Options) *Server {
 	for _, prefix := range []string{"", "/api/v3"} {
 		s.mux.HandleFunc(prefix+"/user", s.serveUser)
 		s.mux.HandleFunc(prefix+"/user/emails", s.serveEmails)
+		s.mux.HandleFunc(prefix+"/users/{username}", s.servePublicUser)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")

@@ -249,6 +249,12 @@ func TestUserAndEmails(t *testing.T) {
 	if status, body := apiGet(t, s, "/api/v3/user", "Bearer "+tok); status != 200 || !strings.Contains(body, `"login":"bob"`) {
 		t.Errorf("GHES path /api/v3/user: %d %s", status, body)
 	}
+	if status, body := apiGet(t, s, "/users/BOB", ""); status != 200 || !strings.Contains(body, `"id":4242`) {
+		t.Errorf("/users/BOB: %d %s", status, body)
+	}
+	if status, _ := apiGet(t, s, "/users/nobody", ""); status != 404 {
+		t.Errorf("/users/nobody: %d, want 404", status)
+	}
 	if status, body := apiGet(t, s, "/user", ""); status != 401 || !strings.Contains(body, "Requires authentication") {
 		t.Errorf("no token: %d %s", status, body)
 	}

@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// caddyConfig is what a test may vary in the Caddyfile.
+type caddyConfig struct {
+	AllowedUsers  string   // default "alice 4242"
+	CodeLifetime  string   // default 5s
+	RefreshGrace  string   // default 2s
+	GitHubTimeout string   // empty: the server's default
+	Debug         bool     // log at debug level
+	Extra         []string // lines inside the mcp_oauth block
+	SiteExtra     []string // lines inside the site block
+}
+
+var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
+	skip_install_trust
+	admin off
+	auto_https disable_redirects
+	grace_period 1s
+	servers {
+		protocols h1 h2
+	}
+{{- if .Debug}}
+	debug
+{{- end}}
+	mcp_oauth {
+		issuer {{.Issuer}}
+		github {
+			client_id gh-client
+			client_secret {env.GH_SECRET}
+			allowed_users {{.AllowedUsers}}
+			web_url {{.GitHubURL}}
+			api_url {{.GitHubURL}}
+{{- if .GitHubTimeout}}
+			timeout {{.GitHubTimeout}}
+{{- end}}
+		}
+		code_lifetime {{.CodeLifetime}}
+		refresh_grace {{.RefreshGrace}}
+{{- range .Extra}}
+		{{.}}
+{{- end}}
+	}
+}
+{{.Issuer}} {
+	bind 127.0.0.1
+	tls internal
+	mcp_oauth_server
+{{- range .SiteExtra}}
+	{{.}}
+{{- end}}
+}
+`))
+
+// caddyProc is one Caddy process and the directory it keeps its data in;
+// it can be stopped and started again on the same data.
+type caddyProc struct {
+	t      *testing.T
+	home   string
+	port   int
+	ghURL  string
+	cfg    caddyConfig
+	issuer string
+
+	log    *syncBuffer // stdout and stderr of every run
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// syncBuffer is a bytes.Buffer the process and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startCaddy starts Caddy on a free loopback port with its own HOME and
+// XDG directories, waits until the metadata endpoint answers, and stops
+// it when the test ends (printing its log if the test failed). onPort is
+// told the issuer before each start attempt.
+func startCaddy(t *testing.T, cfg caddyConfig, ghURL string, onPort func(issuer string)) *caddyProc {
+	t.Helper()
+	if cfg.AllowedUsers == "" {
+		cfg.AllowedUsers = "alice 4242"
+	}
+	if cfg.CodeLifetime == "" {
+		cfg.CodeLifetime = "5s"
+	}
+	if cfg.RefreshGrace == "" {
+		cfg.RefreshGrace = "2s"
+	}
+	c := &caddyProc{t: t, home: t.TempDir(), ghURL: ghURL, cfg: cfg, log: &syncBuffer{}}
+	t.Cleanup(func() {
+		c.stop()
+		if t.Failed() {
+			t.Logf("caddy log (%s):\n%s", c.home, tail(c.log.String(), 64<<10))
+		}
+	})
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		c.port = freePort(t)
+		c.issuer = fmt.Sprintf("https://127.0.0.1:%d", c.port)
+		if onPort != nil {
+			onPort(c.issuer)
+		}
+		if err = c.start(); err == nil {
+			return c
+		}
+		if !strings.Contains(c.log.String(), "address already in use") {
+			break
+		}
+	}
+	t.Fatalf("caddy did not start: %v", err)
+	return nil
+}
+
+// start runs the process and waits for it to serve.
+func (c *caddyProc) start() error {
+	var file bytes.Buffer
+	data := struct {
+		caddyConfig
+		Issuer, GitHubURL string
+	}{c.cfg, c.issuer, c.ghURL}
+	if err := caddyfileTmpl.Execute(&file, data); err != nil {
+		return err
+	}
+	path := filepath.Join(c.home, "Caddyfile")
+	if err := os.WriteFile(path, file.Bytes(), 0o600); err != nil {
+		return err
+	}
+	cmd := exec.Command(caddyBin, "run", "--config", path, "--adapter", "caddyfile")
+	cmd.Dir = c.home
+	cmd.Env = append(os.Environ(), "HOME="+c.home,
+		"XDG_DATA_HOME="+filepath.Join(c.home, "data"),
+		"XDG_CONFIG_HOME="+filepath.Join(c.home, "config"),
+		"GH_SECRET=gh-secret")
+	cmd.Stdout, cmd.Stderr = c.log, c.log
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	c.cmd, c.exited = cmd, make(chan struct{})
+	go func(done chan struct{}) {
+		_ = cmd.Wait()
+		close(done)
+	}(c.exited)
+	return c.waitReady(20 * time.Second)
+}
+
+func (c *caddyProc) waitReady(limit time.Duration) error {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // test only: tls internal
+	}}
+	defer hc.CloseIdleConnections()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.exited:
+			return errors.New("caddy exited during startup")
+		default:
+		}
+		resp, err := hc.Get(c.issuer + "/.well-known/oauth-authorization-server")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.stop()
+	return fmt.Errorf("metadata did not answer within %s", limit)
+}
+
+// stop ends the process: SIGTERM, then SIGKILL after 5 s.
+func (c *caddyProc) stop() {
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	c.cmd = nil
+}
+
+// restart stops Caddy and starts it again on the same port and data.
+func (c *caddyProc) restart() {
+	c.t.Helper()
+	c.stop()
+	if err := c.start(); err != nil {
+		c.t.Fatalf("caddy did not restart: %v", err)
+	}
+}
+
+// freePort picks a random free port below Linux's ephemeral range, so
+// that outgoing connections of parallel tests cannot take it meanwhile.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		port := 20000 + rand.IntN(12000)
+		l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "...\n" + s[len(s)-n:]
+}
