@@ -188,7 +188,10 @@ func (a *App) Stop() error {
 	return nil
 }
 
+// maintain pins allow-listed logins to GitHub ids as soon as it can, and
+// every minute syncs (and when due rotates) the signing keys.
 func (a *App) maintain(ctx context.Context) {
+	resolved := a.resolveLogins(ctx)
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -201,8 +204,21 @@ func (a *App) maintain(ctx context.Context) {
 				a.logger.Error("signing key sync failed", zap.Error(err))
 			}
 			cancel()
+			if !resolved {
+				resolved = a.resolveLogins(ctx)
+			}
 		}
 	}
+}
+
+func (a *App) resolveLogins(ctx context.Context) bool {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.server.ResolveAllowedUsers(rctx); err != nil {
+		a.logger.Warn("could not resolve every allowed GitHub login to its id yet; retrying every minute", zap.Error(err))
+		return false
+	}
+	return true
 }
 
 // Cleanup releases the server's subscription to the storage.

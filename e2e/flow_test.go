@@ -94,12 +94,14 @@ func (b *browser) openConsent(a *authReq) *consentForm {
 	return b.parseConsent(b.e.get(b.c, a.path()))
 }
 
-// submit posts the consent form as a browser does (same-origin Origin).
+// submit posts the consent form as Chromium does: our pages send no
+// referrer, so the same-origin POST says "Origin: null" and
+// "Sec-Fetch-Site: same-origin".
 func (b *browser) submit(cf *consentForm, action string, mod func(*http.Request)) *response {
 	b.e.t.Helper()
 	form := url.Values{"flow": {cf.Flow}, "csrf": {cf.CSRF}, "action": {action}}
 	req := formRequest(b.e.url("/consent"), form)
-	req.Header.Set("Origin", b.e.issuer)
+	req.Header.Set("Origin", "null")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	if mod != nil {
 		mod(req)

@@ -172,16 +172,16 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, c, err := s.parseAuthorize(r.Context(), r.URL.Query())
-	approved := false
+	approved, clientApproved := false, false
 	if req != nil {
 		var cerr error
-		approved, cerr = s.hasConsent(r, req)
+		approved, clientApproved, cerr = s.hasConsent(r, req)
 		if cerr != nil {
 			s.errorPage(w, r, "authorize", req.ClientID, cerr)
 			return
 		}
 	}
-	if ae, ok := err.(*authzError); ok && approved {
+	if ae, ok := err.(*authzError); ok && clientApproved {
 		s.redirectError(w, r, http.StatusFound, "authorize", ae.req, ae.err)
 		return
 	}

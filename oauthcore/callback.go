@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 var errSigningKeys = errors.New("signing keys are not loaded")
@@ -47,7 +46,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 			Description: "the GitHub login failed, try again", Status: 502, Cause: err})
 		return
 	}
-	if !s.userAllowed(user) {
+	if !s.userAllowed(r.Context(), user) {
 		s.log.WarnContext(r.Context(), "user not allowed", "step", "callback", "client_id", req.ClientID,
 			"github_id", user.ID, "github_login", user.Login)
 		s.redirectError(w, r, http.StatusFound, "callback", req, newError(403, "access_denied", "this GitHub account is not allowed to use this server"))
@@ -77,19 +76,6 @@ func (s *Server) takeCallbackFlow(r *http.Request, state string) (*Flow, error) 
 		return nil, storeErr(err, bad)
 	}
 	return f, nil
-}
-
-// userAllowed applies the allow-list: numeric ids match the GitHub id (the
-// stable identity), other entries the login case-insensitively; "*" lets
-// everyone in and an empty list no one (the original failed open, S11).
-func (s *Server) userAllowed(u User) bool {
-	for _, a := range s.cfg.GitHub.AllowedUsers {
-		a = strings.TrimSpace(a)
-		if a == "*" || a == u.ID || (a != "" && strings.EqualFold(a, u.Login) && !isNumeric(a)) {
-			return true
-		}
-	}
-	return false
 }
 
 func isNumeric(s string) bool {

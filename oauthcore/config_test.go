@@ -1,6 +1,9 @@
 package oauthcore
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -48,28 +51,63 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// fakeResolver maps logins to ids, as GitHub's /users/{login} would.
+type fakeResolver map[string]string
+
+func (f fakeResolver) AuthCodeURL(string) string { return "" }
+func (f fakeResolver) Exchange(context.Context, string) (User, error) {
+	return User{}, errors.New("not used")
+}
+func (f fakeResolver) ResolveLogin(_ context.Context, login string) (string, error) {
+	if id, ok := f[strings.ToLower(login)]; ok {
+		return id, nil
+	}
+	return "", errUnknownLogin
+}
+
 func TestUserAllowed(t *testing.T) {
 	alice := User{ID: "4242", Login: "alice"}
 	tests := []struct {
+		name string
 		list []string
 		user User
 		ok   bool
 	}{
-		{nil, alice, false}, // empty fails closed (the original failed open)
-		{[]string{"*"}, alice, true},
-		{[]string{"alice"}, alice, true},
-		{[]string{"ALICE"}, alice, true},
-		{[]string{" alice "}, alice, true},
-		{[]string{"4242"}, alice, true},
-		{[]string{"4242"}, User{ID: "1", Login: "4242"}, false}, // a numeric entry is an id, never a login
-		{[]string{"bob"}, alice, false},
-		{[]string{"alice"}, User{ID: "9", Login: "mallory"}, false},
+		{"empty list fails closed", nil, alice, false}, // the original failed open
+		{"star", []string{"*"}, alice, true},
+		{"login", []string{"alice"}, alice, true},
+		{"login, other case", []string{"ALICE"}, alice, true},
+		{"login with spaces", []string{" alice "}, alice, true},
+		{"numeric id", []string{"4242"}, alice, true},
+		{"numeric entry is never a login", []string{"4242"}, User{ID: "1", Login: "4242"}, false},
+		{"other login", []string{"bob"}, alice, false},
+		{"other user", []string{"alice"}, User{ID: "9", Login: "mallory"}, false},
+		{"login taken over by another account", []string{"alice"}, User{ID: "999999", Login: "alice"}, false},
+		{"unresolvable login", []string{"ghost"}, User{ID: "7", Login: "ghost"}, false},
 	}
 	for _, tt := range tests {
-		s := &Server{cfg: Config{GitHub: GitHubConfig{AllowedUsers: tt.list}}}
-		if got := s.userAllowed(tt.user); got != tt.ok {
-			t.Errorf("userAllowed(%v, %+v) = %v, want %v", tt.list, tt.user, got, tt.ok)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{allow: newAllowList(tt.list), upstream: fakeResolver{"alice": "4242", "bob": "5"},
+				log: slog.New(slog.DiscardHandler)}
+			if got := s.userAllowed(t.Context(), tt.user); got != tt.ok {
+				t.Errorf("userAllowed(%v, %+v) = %v, want %v", tt.list, tt.user, got, tt.ok)
+			}
+		})
+	}
+}
+
+func TestAllowListPinsFirstResolution(t *testing.T) {
+	res := fakeResolver{"alice": "4242"}
+	s := &Server{allow: newAllowList([]string{"alice"}), upstream: res, log: slog.New(slog.DiscardHandler)}
+	if err := s.ResolveAllowedUsers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	res["alice"] = "999999" // alice renamed; someone else registered "alice"
+	if s.userAllowed(t.Context(), User{ID: "999999", Login: "alice"}) {
+		t.Fatal("the new holder of the login must not inherit access")
+	}
+	if !s.userAllowed(t.Context(), User{ID: "4242", Login: "alice"}) {
+		t.Fatal("the pinned account keeps access")
 	}
 }
 

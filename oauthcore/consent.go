@@ -44,16 +44,37 @@ func consentKey(browser string, req *Request) string {
 	return HashSecret(strings.Join([]string{browser, req.ClientID, strconv.Itoa(req.ClientVersion), redirect, req.Scope, req.Resource}, "\x00"))
 }
 
-func (s *Server) hasConsent(r *http.Request, req *Request) (bool, error) {
+// clientApprovalKey names the fact that this browser approved this client
+// registration for this redirect URI at all, whatever the scope: enough
+// to send it protocol errors by redirect (AZ-04 forbids that only for
+// clients the user never approved).
+func clientApprovalKey(browser string, req *Request) string {
+	return consentKey(browser, &Request{ClientID: req.ClientID, ClientVersion: req.ClientVersion,
+		RedirectURI: req.RedirectURI, Scope: "\x00any"})
+}
+
+// hasConsent reports whether this browser approved exactly this request
+// (then consent is skipped) and whether it approved the client at all.
+func (s *Server) hasConsent(r *http.Request, req *Request) (exact, client bool, err error) {
 	browser := s.cookie(r, "browser")
 	if browser == "" {
-		return false, nil
+		return false, false, nil
 	}
-	ok, err := s.store.HasConsent(r.Context(), consentKey(browser, req))
+	if client, err = s.store.HasConsent(r.Context(), clientApprovalKey(browser, req)); err != nil || !client {
+		return false, false, storeOutage(err)
+	}
+	if req.Scope == "" {
+		return false, true, nil // the request failed before its scope was known
+	}
+	exact, err = s.store.HasConsent(r.Context(), consentKey(browser, req))
+	return exact, true, storeOutage(err)
+}
+
+func storeOutage(err error) error {
 	if err != nil {
-		return false, unavailable(err)
+		return unavailable(err)
 	}
-	return ok, nil
+	return nil
 }
 
 // showConsent renders the consent page for a pending flow. The CSRF token
@@ -161,13 +182,22 @@ func (s *Server) takeConsentFlow(r *http.Request, p params) (*Flow, error) {
 }
 
 // sameOrigin refuses cross-site form posts: browsers send Origin (and
-// Sec-Fetch-Site) on POST, and ours must be the issuer.
+// Sec-Fetch-Site) on POST, and ours must be the issuer. Our pages send no
+// referrer, so a browser posting their form says "Origin: null"; that is
+// accepted only when the browser also vouches that the post came from our
+// own origin. The CSRF token is checked besides.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" && site != "none" {
 		return false
 	}
-	o := r.Header.Get("Origin")
-	return o == "" || o == s.cfg.Issuer
+	switch o := r.Header.Get("Origin"); o {
+	case "", s.cfg.Issuer:
+		return true
+	case "null":
+		return site == "same-origin"
+	}
+	return false
 }
 
 // revalidate checks a carried request against the client as registered now.
@@ -197,7 +227,11 @@ func (s *Server) startUpstream(w http.ResponseWriter, r *http.Request, status in
 	}
 	now := s.now()
 	ctx := r.Context()
-	err = s.store.PutConsent(ctx, consentKey(browser, req), now.Add(s.cfg.ConsentLifetime))
+	until := now.Add(s.cfg.ConsentLifetime)
+	err = s.store.PutConsent(ctx, consentKey(browser, req), until)
+	if err == nil {
+		err = s.store.PutConsent(ctx, clientApprovalKey(browser, req), until)
+	}
 	if err == nil {
 		f := &Flow{Request: *req, BrowserHash: HashSecret(browser), ExpiresAt: now.Add(s.cfg.FlowLifetime)}
 		err = s.store.PutFlow(ctx, HashSecret(state), f)

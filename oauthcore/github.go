@@ -85,6 +85,23 @@ func (g *GitHub) Exchange(ctx context.Context, code string) (User, error) {
 	return user, nil
 }
 
+// ResolveLogin returns the numeric id GitHub has for a login now.
+func (g *GitHub) ResolveLogin(ctx context.Context, login string) (string, error) {
+	if login == "" || strings.ContainsAny(login, "/?#%") {
+		return "", errUnknownLogin
+	}
+	var u struct {
+		ID int64 `json:"id"`
+	}
+	if err := g.get(ctx, "", "/users/"+login, &u); err != nil {
+		return "", err
+	}
+	if u.ID <= 0 {
+		return "", errUnknownLogin
+	}
+	return strconv.FormatInt(u.ID, 10), nil
+}
+
 func (g *GitHub) primaryEmail(ctx context.Context, token string) string {
 	var emails []struct {
 		Email    string `json:"email"`
@@ -107,7 +124,9 @@ func (g *GitHub) get(ctx context.Context, token, path string, v any) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 	resp, err := g.client.Do(req)

@@ -31,7 +31,7 @@ func (s *Server) refresh(r *http.Request, p params, c *Client) (*tokenResponse, 
 		if err != nil {
 			return nil, err
 		}
-		if !s.userAllowed(g.User) {
+		if !s.userAllowed(ctx, g.User) {
 			// RT-08: the allow-list is re-checked; a removed user's grant ends.
 			if err := s.store.RevokeGrant(ctx, g.ID); err != nil {
 				return nil, unavailable(err)

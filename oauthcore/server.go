@@ -39,6 +39,7 @@ type Server struct {
 	log      *slog.Logger
 	routes   map[string]http.HandlerFunc
 	verifier *Verifier
+	allow    *allowList
 	// faGates caches the gates of the ForwardAuth endpoint by resource.
 	faGates     sync.Map
 	faGateCount atomic.Int32
@@ -67,6 +68,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if s.upstream == nil {
 		s.upstream = NewGitHub(cfg.GitHub, cfg.Issuer+"/callback", nil)
 	}
+	s.allow = newAllowList(cfg.GitHub.AllowedUsers)
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: s.now}
 	if len(cfg.JWTSecret) > 0 {
 		s.tokens.secret = cfg.JWTSecret

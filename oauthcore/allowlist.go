@@ -1,0 +1,103 @@
+package oauthcore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+)
+
+// allowList is the GitHub allow-list with its logins resolved to GitHub's
+// numeric user ids. A login is only a name: its owner can rename, and
+// someone else can take the name. The id a login had when this server
+// first resolved it is pinned, so a later holder of the name gets
+// access_denied (CD-09); operators who list ids avoid the question.
+type allowList struct {
+	entries []string
+	mu      sync.RWMutex
+	ids     map[string]string // lowercased login -> pinned id
+}
+
+func newAllowList(entries []string) *allowList {
+	al := &allowList{ids: map[string]string{}}
+	for _, e := range entries {
+		if e = strings.TrimSpace(e); e != "" {
+			al.entries = append(al.entries, e)
+		}
+	}
+	return al
+}
+
+// UserResolver looks up the numeric id of a GitHub login.
+type UserResolver interface {
+	ResolveLogin(ctx context.Context, login string) (id string, err error)
+}
+
+// errUnknownLogin is returned by resolvers for a login GitHub does not know.
+var errUnknownLogin = errors.New("no such GitHub login")
+
+// ResolveAllowedUsers pins the ids of allow-listed logins not resolved yet.
+// The Caddy app runs it at start and then every minute; a login still
+// unresolved when its user logs in is resolved then.
+func (s *Server) ResolveAllowedUsers(ctx context.Context) error {
+	var errs []error
+	for _, e := range s.allow.entries {
+		if e == "*" || isNumeric(e) {
+			continue
+		}
+		if _, err := s.loginID(ctx, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loginID returns the pinned id of an allow-listed login, resolving it the
+// first time.
+func (s *Server) loginID(ctx context.Context, login string) (string, error) {
+	key := strings.ToLower(login)
+	s.allow.mu.RLock()
+	id, ok := s.allow.ids[key]
+	s.allow.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	resolver, ok := s.upstream.(UserResolver)
+	if !ok {
+		return "", errors.New("the identity provider cannot resolve logins")
+	}
+	id, err := resolver.ResolveLogin(ctx, login)
+	if err != nil {
+		return "", err
+	}
+	s.allow.mu.Lock()
+	defer s.allow.mu.Unlock()
+	if pinned, ok := s.allow.ids[key]; ok {
+		return pinned, nil // a concurrent resolution won; keep the first pin
+	}
+	s.allow.ids[key] = id
+	return id, nil
+}
+
+// userAllowed applies the allow-list: "*" lets every GitHub user in,
+// numeric entries match the id, login entries match case-insensitively
+// and only for the id pinned for that login. An empty list lets nobody in
+// (the original failed open, S11). A login that cannot be resolved right
+// now denies (fails closed).
+func (s *Server) userAllowed(ctx context.Context, u User) bool {
+	for _, e := range s.allow.entries {
+		switch {
+		case e == "*", e == u.ID:
+			return true
+		case isNumeric(e) || !strings.EqualFold(e, u.Login):
+			continue
+		}
+		id, err := s.loginID(ctx, e)
+		if err != nil {
+			s.log.WarnContext(ctx, "could not resolve an allowed GitHub login to its id", "login", e, "cause", err.Error())
+			continue
+		}
+		return id == u.ID
+	}
+	return false
+}
