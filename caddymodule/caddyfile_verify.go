@@ -36,7 +36,7 @@ const rootMetadataKey = "mcp_oauth_verify.root_metadata"
 // and below, which the matcher itself would not let through) to the gate. Inside
 // `route /github/*` the gate finds the path from the route instead.
 func parseVerifyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	h.Next() // directive name
+	h.Next()                                 // directive name
 	matcherSet, err := h.ExtractMatcherSet() // removes the matcher, rewinds
 	if err != nil {
 		return nil, err
