@@ -107,3 +107,23 @@ func TestClientDelete_MG06(t *testing.T) {
 	}
 	wantLocalPage(t, "MG-06 /authorize for the deleted client", e.get(e.newBrowser().c, newAuthReq(c).path()), http.StatusBadRequest)
 }
+
+// TestRegistrationTokenGuessingThrottled_MG07: after 20 wrong registration
+// access tokens in a minute the client's management endpoint answers 429
+// with Retry-After, even to the right token, until the window ends.
+func TestRegistrationTokenGuessingThrottled_MG07(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, caddyConfig{})
+	a := e.newClient(basic)
+	b := e.newClient(basic)
+	for i := 0; i < 20; i++ {
+		wantStatus(t, "wrong RAT", e.manage(http.MethodGet, a.ID, "reg-guess", nil), http.StatusUnauthorized, "")
+	}
+	r := e.manage(http.MethodGet, a.ID, "reg-guess", nil)
+	wantStatus(t, "MG-07 21st wrong RAT", r, http.StatusTooManyRequests, "slow_down")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("MG-07: 429 without Retry-After")
+	}
+	wantStatus(t, "MG-07 the right RAT while throttled", e.manage(http.MethodGet, a.ID, a.RAT, nil), http.StatusTooManyRequests, "")
+	wantStatus(t, "another client is not throttled", e.manage(http.MethodGet, b.ID, b.RAT, nil), http.StatusOK, "")
+}

@@ -40,6 +40,19 @@ func bearerToken(r *http.Request) (string, bool) {
 // authenticateManagement loads the client if the request carries its
 // registration access token.
 func (s *Server) authenticateManagement(r *http.Request, id string) (*Client, string, error) {
+	now := s.now()
+	if blocked, wait := s.ratFailures.blocked(id, now); blocked {
+		return nil, "", &Error{Code: "slow_down", Description: "too many failed attempts for this client; retry later",
+			Status: http.StatusTooManyRequests, RetryAfter: int(wait.Seconds()) + 1}
+	}
+	c, rat, err := s.checkRegistrationToken(r, id)
+	if err != nil {
+		s.ratFailures.fail(id, now)
+	}
+	return c, rat, err
+}
+
+func (s *Server) checkRegistrationToken(r *http.Request, id string) (*Client, string, error) {
 	rat, ok := bearerToken(r)
 	if !ok {
 		return nil, "", &Error{Code: "invalid_request", Description: "registration access token required", Status: 401,

@@ -40,6 +40,8 @@ type Server struct {
 	routes   map[string]http.HandlerFunc
 	verifier *Verifier
 	allow    *allowList
+	// ratFailures throttles guessing of registration access tokens.
+	ratFailures *throttle
 	// faGates caches the gates of the ForwardAuth endpoint by resource.
 	faGates     sync.Map
 	faGateCount atomic.Int32
@@ -69,6 +71,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 		s.upstream = NewGitHub(cfg.GitHub, cfg.Issuer+"/callback", nil)
 	}
 	s.allow = newAllowList(cfg.GitHub.AllowedUsers)
+	s.ratFailures = newThrottle(20, time.Minute)
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: s.now}
 	if len(cfg.JWTSecret) > 0 {
 		s.tokens.secret = cfg.JWTSecret

@@ -1,0 +1,74 @@
+package oauthcore
+
+import (
+	"sync"
+	"time"
+)
+
+// throttle counts failures per key in fixed one-minute windows and reports
+// when a key has failed too often. It guards the RFC 7592 endpoint against
+// guessing registration access tokens (O21 §7.7, MG-07). It is per process:
+// with several instances the bound is per instance, which still makes
+// guessing a 256-bit token hopeless and only slows legitimate retries.
+type throttle struct {
+	mu      sync.Mutex
+	limit   int
+	window  time.Duration
+	maxKeys int
+	counts  map[string]*failWindow
+}
+
+type failWindow struct {
+	start time.Time
+	n     int
+}
+
+func newThrottle(limit int, window time.Duration) *throttle {
+	return &throttle{limit: limit, window: window, maxKeys: 10000, counts: map[string]*failWindow{}}
+}
+
+// blocked reports whether key has used up its failures in this window, and
+// how long until it may try again.
+func (t *throttle) blocked(key string, now time.Time) (bool, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.counts[key]
+	if w == nil || now.Sub(w.start) >= t.window {
+		return false, 0
+	}
+	if w.n < t.limit {
+		return false, 0
+	}
+	return true, w.start.Add(t.window).Sub(now)
+}
+
+// fail records one failure for key.
+func (t *throttle) fail(key string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.counts[key]
+	if w == nil || now.Sub(w.start) >= t.window {
+		if w == nil && len(t.counts) >= t.maxKeys {
+			t.prune(now)
+		}
+		w = &failWindow{start: now}
+		t.counts[key] = w
+	}
+	w.n++
+}
+
+// prune drops finished windows; if none finished, an arbitrary one, so the
+// map stays bounded under a flood of distinct keys.
+func (t *throttle) prune(now time.Time) {
+	for k, w := range t.counts {
+		if now.Sub(w.start) >= t.window {
+			delete(t.counts, k)
+		}
+	}
+	for k := range t.counts {
+		if len(t.counts) < t.maxKeys {
+			break
+		}
+		delete(t.counts, k)
+	}
+}
