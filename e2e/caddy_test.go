@@ -29,11 +29,16 @@ type caddyConfig struct {
 	Debug         bool     // log at debug level
 	Extra         []string // lines inside the mcp_oauth block
 	SiteExtra     []string // lines inside the site block
+	Admin         bool     // serve the admin API on a free loopback port
 }
 
 var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 	skip_install_trust
+{{- if .AdminAddr}}
+	admin {{.AdminAddr}}
+{{- else}}
 	admin off
+{{- end}}
 	auto_https disable_redirects
 	grace_period 1s
 	servers {
@@ -80,6 +85,7 @@ type caddyProc struct {
 	ghURL  string
 	cfg    caddyConfig
 	issuer string
+	admin  string // host:port of the admin API, if on
 
 	log    *syncBuffer // stdout and stderr of every run
 	cmd    *exec.Cmd
@@ -130,6 +136,9 @@ func startCaddy(t *testing.T, cfg caddyConfig, ghURL string, onPort func(issuer 
 	for attempt := 0; attempt < 5; attempt++ {
 		c.port = freePort(t)
 		c.issuer = fmt.Sprintf("https://127.0.0.1:%d", c.port)
+		if cfg.Admin {
+			c.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		}
 		if onPort != nil {
 			onPort(c.issuer)
 		}
@@ -149,8 +158,8 @@ func (c *caddyProc) start() error {
 	var file bytes.Buffer
 	data := struct {
 		caddyConfig
-		Issuer, GitHubURL string
-	}{c.cfg, c.issuer, c.ghURL}
+		Issuer, GitHubURL, AdminAddr string
+	}{c.cfg, c.issuer, c.ghURL, c.admin}
 	if err := caddyfileTmpl.Execute(&file, data); err != nil {
 		return err
 	}
