@@ -153,8 +153,8 @@ func startCaddy(t *testing.T, cfg caddyConfig, ghURL string, onPort func(issuer 
 	return nil
 }
 
-// start runs the process and waits for it to serve.
-func (c *caddyProc) start() error {
+// writeCaddyfile renders c.cfg into the Caddyfile the process runs.
+func (c *caddyProc) writeCaddyfile() error {
 	var file bytes.Buffer
 	data := struct {
 		caddyConfig
@@ -163,10 +163,15 @@ func (c *caddyProc) start() error {
 	if err := caddyfileTmpl.Execute(&file, data); err != nil {
 		return err
 	}
-	path := filepath.Join(c.home, "Caddyfile")
-	if err := os.WriteFile(path, file.Bytes(), 0o600); err != nil {
+	return os.WriteFile(filepath.Join(c.home, "Caddyfile"), file.Bytes(), 0o600)
+}
+
+// start runs the process and waits for it to serve.
+func (c *caddyProc) start() error {
+	if err := c.writeCaddyfile(); err != nil {
 		return err
 	}
+	path := filepath.Join(c.home, "Caddyfile")
 	cmd := exec.Command(caddyBin, "run", "--config", path, "--adapter", "caddyfile")
 	cmd.Dir = c.home
 	cmd.Env = append(os.Environ(), "HOME="+c.home,

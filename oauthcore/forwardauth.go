@@ -11,7 +11,7 @@ import (
 // configured auth URL (e.g. /verify?resource=https://mcp.example.com/github),
 // or else one of the configured resources or the issuer.
 func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodPost, http.MethodHead) {
+	if !corsMethods(w, r, http.MethodGet, http.MethodPost, http.MethodHead) {
 		return
 	}
 	resource := s.cfg.Issuer

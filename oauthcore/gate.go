@@ -218,7 +218,7 @@ func (g *Gate) refuse(w http.ResponseWriter, err error, path string) {
 
 // ServeMetadata writes the RFC 9728 metadata of a resource in the space.
 func (g *Gate) ServeMetadata(w http.ResponseWriter, r *http.Request, resource string) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+	if !corsMethods(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
 	body, _ := json.Marshal(map[string]any{

@@ -9,7 +9,7 @@ import (
 // and only their own tokens; everything else is {"active": false}, so the
 // endpoint cannot be used to scan tokens or read identities (RV-02).
 func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodPost) {
+	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
 	cors(w.Header())

@@ -69,7 +69,7 @@ func (s *Server) checkRegistrationToken(r *http.Request, id string) (*Client, st
 }
 
 func (s *Server) serveManage(w http.ResponseWriter, r *http.Request, id string) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodPut, http.MethodDelete) {
+	if !corsMethods(w, r, http.MethodGet, http.MethodPut, http.MethodDelete) {
 		return
 	}
 	cors(w.Header())

@@ -2,6 +2,7 @@ package oauthcore
 
 import (
 	"net/http"
+	"strings"
 )
 
 // Metadata returns the RFC 8414 authorization-server metadata. Only what
@@ -36,7 +37,7 @@ func (s *Server) Metadata() map[string]any {
 }
 
 func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+	if !corsMethods(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
 	cors(w.Header())
@@ -44,7 +45,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+	if !corsMethods(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
 	cors(w.Header())
@@ -58,25 +59,32 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(jwks)
 }
 
-// allowMethods answers 405 (and CORS preflights with 204) for methods not
-// listed, reporting whether the request may go on.
+// allowMethods answers 405 for methods not listed and reports whether the
+// request may go on. OPTIONS gets 204 with Allow, and no CORS headers:
+// browsers must not call these endpoints cross-origin.
 func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	return checkMethod(w, r, false, methods)
+}
+
+// corsMethods is allowMethods for endpoints browsers may call cross-origin:
+// it answers CORS preflights.
+func corsMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	return checkMethod(w, r, true, methods)
+}
+
+func checkMethod(w http.ResponseWriter, r *http.Request, allowCORS bool, methods []string) bool {
 	if contains(methods, r.Method) {
 		return true
 	}
-	allow := ""
-	for i, m := range methods {
-		if i > 0 {
-			allow += ", "
-		}
-		allow += m
-	}
+	allow := strings.Join(methods, ", ")
 	w.Header().Set("Allow", allow)
 	if r.Method == http.MethodOptions {
-		cors(w.Header())
-		w.Header().Set("Access-Control-Allow-Methods", allow)
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
-		w.Header().Set("Access-Control-Max-Age", "600")
+		if allowCORS {
+			cors(w.Header())
+			w.Header().Set("Access-Control-Allow-Methods", allow)
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+			w.Header().Set("Access-Control-Max-Age", "600")
+		}
 		w.WriteHeader(http.StatusNoContent)
 		return false
 	}

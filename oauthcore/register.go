@@ -180,7 +180,7 @@ func cleanDisplayText(s string, max int) string {
 }
 
 func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodPost) {
+	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
 	cors(w.Header())

@@ -10,7 +10,7 @@ import (
 // (RFC 7009 §2.2), so the endpoint is no oracle (RV-01). Revoking an
 // access token ends that token; revoking a refresh token ends the grant.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodPost) {
+	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
 	cors(w.Header())

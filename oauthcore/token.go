@@ -19,7 +19,7 @@ type tokenResponse struct {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodPost) {
+	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
 	cors(w.Header())
