@@ -51,8 +51,10 @@ func TestStorageOutageIsNotInvalidGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := httptest.NewRecorder()
-	s.ServeHTTP(reg, httptest.NewRequest("POST", "/register", strings.NewReader(
-		`{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`)))
+	rr := httptest.NewRequest("POST", "/register", strings.NewReader(
+		`{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`))
+	rr.Header.Set("Content-Type", "application/json")
+	s.ServeHTTP(reg, rr)
 	var c struct {
 		ClientID string `json:"client_id"`
 	}
