@@ -30,7 +30,18 @@ type caddyConfig struct {
 	Extra         []string // lines inside the mcp_oauth block
 	SiteExtra     []string // lines inside the site block
 	Admin         bool     // serve the admin API on a free loopback port
+	// MCPSite, when set, is the body of a second site, the MCP origin
+	// (https://127.0.0.1:<free port>); the text {{UPSTREAM}} in it is
+	// replaced by MCPUpstream.
+	MCPSite     string
+	MCPUpstream string // host:port of the MCP server behind the gate
 }
+
+// gatedRoute is the Caddyfile of DESIGN.md: the gate inside a path route.
+const gatedRoute = `route /github/* {
+		mcp_oauth_verify
+		reverse_proxy {{UPSTREAM}}
+	}`
 
 var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 	skip_install_trust
@@ -74,6 +85,13 @@ var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 	{{.}}
 {{- end}}
 }
+{{- if .MCPSiteBody}}
+{{.MCPOrigin}} {
+	bind 127.0.0.1
+	tls internal
+	{{.MCPSiteBody}}
+}
+{{- end}}
 `))
 
 // caddyProc is one Caddy process and the directory it keeps its data in;
@@ -86,6 +104,7 @@ type caddyProc struct {
 	cfg    caddyConfig
 	issuer string
 	admin  string // host:port of the admin API, if on
+	mcp    string // origin of the MCP site, if any
 
 	log    *syncBuffer // stdout and stderr of every run
 	cmd    *exec.Cmd
@@ -139,6 +158,9 @@ func startCaddy(t *testing.T, cfg caddyConfig, ghURL string, onPort func(issuer 
 		if cfg.Admin {
 			c.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		}
+		if cfg.MCPSite != "" {
+			c.mcp = fmt.Sprintf("https://127.0.0.1:%d", freePort(t))
+		}
 		if onPort != nil {
 			onPort(c.issuer)
 		}
@@ -158,8 +180,8 @@ func (c *caddyProc) writeCaddyfile() error {
 	var file bytes.Buffer
 	data := struct {
 		caddyConfig
-		Issuer, GitHubURL, AdminAddr string
-	}{c.cfg, c.issuer, c.ghURL, c.admin}
+		Issuer, GitHubURL, AdminAddr, MCPOrigin, MCPSiteBody string
+	}{c.cfg, c.issuer, c.ghURL, c.admin, c.mcp, strings.ReplaceAll(c.cfg.MCPSite, "{{UPSTREAM}}", c.cfg.MCPUpstream)}
 	if err := caddyfileTmpl.Execute(&file, data); err != nil {
 		return err
 	}
