@@ -109,7 +109,9 @@ type Store interface {
 type RevocationNotifier interface {
 	// Subscribe registers fn, called with kind "grant" or "token" and the
 	// id after each revocation (a deleted client announces each of its
-	// grants). fn must be quick. cancel unregisters it: a config reload
-	// builds a new cache against the same shared store.
+	// grants). A store whose announcements can be lost (a dropped pub/sub
+	// connection) calls fn("all", "") once it is listening again, so caches
+	// forget everything they verified. fn must be quick. cancel unregisters
+	// it: a config reload builds a new cache against the same shared store.
 	Subscribe(fn func(kind, id string)) (cancel func())
 }

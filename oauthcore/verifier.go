@@ -114,12 +114,16 @@ func (sh *cacheShard) evictOne() {
 	}
 }
 
-// revoked drops cached tokens that a revocation announcement names.
+// revoked drops cached tokens that a revocation announcement names, or
+// all of them after announcements may have been lost.
 func (v *Verifier) revoked(kind, id string) {
 	v.gen.Add(1)
 	for i := range v.shards {
 		sh := &v.shards[i]
 		sh.mu.Lock()
+		if kind == "all" {
+			clear(sh.m)
+		}
 		for k, e := range sh.m {
 			if (kind == "token" && e.claims.ID == id) || (kind == "grant" && e.claims.GrantID == id) {
 				delete(sh.m, k)
