@@ -115,3 +115,12 @@ type RevocationNotifier interface {
 	// it: a config reload builds a new cache against the same shared store.
 	Subscribe(fn func(kind, id string)) (cancel func())
 }
+
+// NotifierHealth is implemented by stores whose announcements can stop
+// arriving (a pub/sub connection that dropped). While NotifierLive is
+// false the verifier serves nothing from its cache, so a revocation made
+// meanwhile is seen on the next request. It is called on every request:
+// make it an atomic load.
+type NotifierHealth interface {
+	NotifierLive() bool
+}

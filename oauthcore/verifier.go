@@ -26,6 +26,7 @@ type Verifier struct {
 	gen      atomic.Uint64
 	perShard int
 	cancel   func()
+	health   NotifierHealth // nil: announcements always arrive
 }
 
 type cacheShard struct {
@@ -49,6 +50,7 @@ func (s *Server) NewVerifier(maxEntries int) *Verifier {
 		v.shards[i].m = make(map[string]*cacheEntry)
 	}
 	v.cancel = s.store.Subscribe(v.revoked)
+	v.health, _ = s.store.(NotifierHealth)
 	return v
 }
 
@@ -64,6 +66,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, ErrInvalidToken
 	}
 	sh := &v.shards[shardOf(raw)]
+	if v.health != nil && !v.health.NotifierLive() {
+		return v.verifyUncached(ctx, raw)
+	}
 	sh.mu.RLock()
 	e := sh.m[raw]
 	sh.mu.RUnlock()
@@ -82,6 +87,25 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 
 func (v *Verifier) verifyMiss(ctx context.Context, sh *cacheShard, raw string) (*Claims, error) {
 	gen := v.gen.Load()
+	c, err := v.verifyUncached(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	exp := c.ExpiresAt.Unix() + int64(v.srv.cfg.Leeway.Seconds())
+	sh.mu.Lock()
+	if v.gen.Load() == gen {
+		if len(sh.m) >= v.perShard {
+			sh.evictOne()
+		}
+		sh.m[raw] = &cacheEntry{claims: c, exp: exp}
+	}
+	sh.mu.Unlock()
+	return c, nil
+}
+
+// verifyUncached checks signature and claims in process, then revocation
+// in the store.
+func (v *Verifier) verifyUncached(ctx context.Context, raw string) (*Claims, error) {
 	c, err := v.srv.tokens.Verify(raw)
 	if err != nil {
 		return nil, ErrInvalidToken
@@ -93,15 +117,6 @@ func (v *Verifier) verifyMiss(ctx context.Context, sh *cacheShard, raw string) (
 	if revoked {
 		return nil, ErrInvalidToken
 	}
-	exp := c.ExpiresAt.Unix() + int64(v.srv.cfg.Leeway.Seconds())
-	sh.mu.Lock()
-	if v.gen.Load() == gen {
-		if len(sh.m) >= v.perShard {
-			sh.evictOne()
-		}
-		sh.m[raw] = &cacheEntry{claims: c, exp: exp}
-	}
-	sh.mu.Unlock()
 	return c, nil
 }
 
