@@ -134,6 +134,11 @@ func (s *Server) resolveResource(values []string) (string, error) {
 	if res != "" && len(s.cfg.Resources) > 0 && !s.knownResource(res) {
 		return "", errString("resource is not served by this authorization server")
 	}
+	if res == "" && len(s.cfg.Resources) == 1 {
+		// RS-02: clients that omit resource (MCP 2025-03-26 style) get the
+		// one protected resource as audience when there is just one.
+		return CanonicalResource(s.cfg.Resources[0])
+	}
 	return res, nil
 }
 

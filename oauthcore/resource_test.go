@@ -1,0 +1,35 @@
+package oauthcore
+
+import "testing"
+
+func TestResolveResource(t *testing.T) {
+	one := &Server{cfg: Config{Resources: []string{"https://mcp.example.com/github"}}}
+	two := &Server{cfg: Config{Resources: []string{"https://mcp.example.com/github", "https://mcp.example.com/fetch"}}}
+	open := &Server{}
+	tests := []struct {
+		name    string
+		s       *Server
+		in      []string
+		want    string
+		wantErr bool
+	}{
+		{"none asked, none configured: the issuer later", open, nil, "", false},
+		{"none asked, one configured: that one (RS-02)", one, nil, "https://mcp.example.com/github", false},
+		{"none asked, two configured", two, nil, "", false},
+		{"a listed one", two, []string{"https://mcp.example.com/fetch/"}, "https://mcp.example.com/fetch", false},
+		{"an unlisted one (RS-01)", two, []string{"https://other.test/"}, "", true},
+		{"any https when none configured", open, []string{"https://x.test/mcp"}, "https://x.test/mcp", false},
+		{"the same one twice", open, []string{"https://x.test/mcp", "https://x.test/mcp"}, "https://x.test/mcp", false},
+		{"two different ones", open, []string{"https://x.test/a", "https://x.test/b"}, "", true},
+		{"fragment (RS-01)", open, []string{"https://x.test/mcp#x"}, "", true},
+		{"relative (RS-01)", open, []string{"mcp"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.resolveResource(tt.in)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("resolveResource(%q) = %q, %v", tt.in, got, err)
+			}
+		})
+	}
+}
