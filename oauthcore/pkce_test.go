@@ -51,3 +51,29 @@ func TestValidChallenge(t *testing.T) {
 		}
 	}
 }
+
+// TestHashMatches covers CL-04: secrets are compared as fixed-length
+// SHA-256 digests with crypto/subtle, so the time taken does not depend on
+// how much of a guess is right; this checks the comparison itself.
+func TestHashMatches(t *testing.T) {
+	secret := "s3cret-value-with-enough-entropy-0123456789"
+	stored := HashSecret(secret)
+	if len(stored) != 64 {
+		t.Fatalf("digest length %d", len(stored))
+	}
+	for guess, ok := range map[string]bool{
+		secret:                  true,
+		secret[:40]:             false, // a long right prefix
+		"x" + secret[1:]:        false, // right but the first byte
+		"":                      false,
+		secret + "x":            false,
+		strings.ToUpper(secret): false,
+	} {
+		if hashMatches(guess, stored) != ok {
+			t.Errorf("hashMatches(%q) != %v", guess, ok)
+		}
+	}
+	if hashMatches(secret, stored[:63]) {
+		t.Error("a truncated digest must not match")
+	}
+}
