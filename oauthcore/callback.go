@@ -1,6 +1,7 @@
 package oauthcore
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -64,15 +65,21 @@ func (s *Server) takeCallbackFlow(r *http.Request, state string) (*Flow, error) 
 	if state == "" || len(state) > 128 || browser == "" {
 		return nil, bad
 	}
-	key := HashSecret(state)
-	f, err := s.store.GetFlow(r.Context(), key)
+	return s.takeBoundFlow(r.Context(), HashSecret(state), browser, func(f *Flow) string { return f.BrowserHash }, bad)
+}
+
+// takeBoundFlow consumes the flow stored under key if secret matches the
+// hash the flow is bound to. Checking before consuming means a request
+// with the wrong secret cannot burn someone else's flow.
+func (s *Server) takeBoundFlow(ctx context.Context, key, secret string, bound func(*Flow) string, bad *Error) (*Flow, error) {
+	f, err := s.store.GetFlow(ctx, key)
 	if err != nil {
 		return nil, storeErr(err, bad)
 	}
-	if f.BrowserHash == "" || !hashMatches(browser, f.BrowserHash) {
+	if h := bound(f); h == "" || !hashMatches(secret, h) {
 		return nil, bad
 	}
-	if f, err = s.store.TakeFlow(r.Context(), key); err != nil {
+	if f, err = s.store.TakeFlow(ctx, key); err != nil {
 		return nil, storeErr(err, bad)
 	}
 	return f, nil

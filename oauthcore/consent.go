@@ -167,18 +167,7 @@ func (s *Server) takeConsentFlow(r *http.Request, p params) (*Flow, error) {
 	if csrf == "" || cookie == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(cookie)) != 1 {
 		return nil, forbidden
 	}
-	key := HashSecret(p.get("flow"))
-	f, err := s.store.GetFlow(r.Context(), key)
-	if err != nil {
-		return nil, storeErr(err, forbidden)
-	}
-	if f.CSRFHash == "" || !hashMatches(csrf, f.CSRFHash) {
-		return nil, forbidden
-	}
-	if f, err = s.store.TakeFlow(r.Context(), key); err != nil {
-		return nil, storeErr(err, forbidden)
-	}
-	return f, nil
+	return s.takeBoundFlow(r.Context(), HashSecret(p.get("flow")), csrf, func(f *Flow) string { return f.CSRFHash }, forbidden)
 }
 
 // sameOrigin refuses cross-site form posts: browsers send Origin (and
