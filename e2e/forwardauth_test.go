@@ -57,9 +57,15 @@ func TestForwardAuthVerify_RS03_RS04_RS05_JW06_JW09(t *testing.T) {
 	issuerAud := e.gateToken(c, "", "")
 
 	r := e.do(e.api, e.verifyRequest(http.MethodGet, res, ""))
-	want := `Bearer resource_metadata="` + e.mcpURL("/.well-known/oauth-protected-resource/github/mcp") + `"`
+	// Behind ForwardAuth the proxy gates every path of the MCP origin, so
+	// the metadata is served by the authorization server.
+	meta := e.issuer + "/verify/metadata?resource=" + url.QueryEscape(res)
+	want := `Bearer resource_metadata="` + meta + `"`
 	if got := wantChallenge(t, "RS-04 /verify without a token", r, http.StatusUnauthorized); got != want {
 		t.Errorf("RS-04 /verify without a token: WWW-Authenticate %q, want %q", got, want)
+	}
+	if m := e.get(e.api, meta); m.Status != http.StatusOK || m.json(t)["resource"] != res {
+		t.Errorf("MD-03 the advertised metadata: %s", m)
 	}
 
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodHead} {
@@ -137,6 +143,7 @@ func readmeForwardAuthSite(issuer, mcp, upstream string) string {
 			tls_insecure_skip_verify
 		}
 	}
+	request_header -Authorization
 	reverse_proxy %[3]s`, issuer, mcp, upstream)
 }
 

@@ -2,14 +2,19 @@ package oauthcore
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // serveVerify is the ForwardAuth endpoint for deployments that keep Traefik
 // or nginx in front: 200 with the identity headers, or the gate's 401/403.
-// The audience is fixed by the operator, never taken from X-Forwarded-*
-// headers (the original's defect #19): the resource query parameter of the
-// configured auth URL (e.g. /verify?resource=https://mcp.example.com/github),
-// or else one of the configured resources or the issuer.
+// The resource space is fixed by the operator in the auth URL
+// (/verify?resource=https://mcp.example.com/github), never taken from
+// request headers (the original's defect #19); without it, the issuer.
+// Within that space X-Forwarded-Uri, which the proxy sets, names the URL
+// the client asked for: a token is good there if its audience lies in the
+// space and the URL at or below the audience. A forged X-Forwarded-Uri can
+// only name another URL inside the operator's space.
 func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodGet, http.MethodPost, http.MethodHead) {
 		return
@@ -23,8 +28,8 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 		}
 		resource = canon
 	}
-	_, path := SplitResource(resource)
-	c, err := s.forwardAuthGate(resource).Check(w, r, s.verifier, path)
+	g := s.forwardAuthGate(resource)
+	c, err := g.Check(w, r, s.verifier, forwardedPath(r, g))
 	if err != nil {
 		return
 	}
@@ -38,6 +43,48 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// forwardedPath is the path of X-Forwarded-Uri when it lies in the gate's
+// space, else the space's own path.
+func forwardedPath(r *http.Request, g *Gate) string {
+	if xfu := r.Header.Get("X-Forwarded-Uri"); xfu != "" {
+		if u, err := url.ParseRequestURI(xfu); err == nil && within(strings.TrimRight(u.Path, "/"), g.path) {
+			return u.Path
+		}
+	}
+	return g.path
+}
+
+// serveVerifyMetadata publishes the RFC 9728 metadata of a resource that
+// a ForwardAuth deployment protects: the proxy in front of the MCP server
+// gates every path, so the metadata lives here and /verify's 401 points
+// at it. Only resources the operator listed in `resources` are described
+// when that list is set.
+func (s *Server) serveVerifyMetadata(w http.ResponseWriter, r *http.Request) {
+	canon, err := CanonicalResource(r.URL.Query().Get("resource"))
+	if err != nil || (len(s.cfg.Resources) > 0 && !s.inConfiguredSpace(canon)) {
+		WriteError(w, newError(http.StatusNotFound, "invalid_target", "no metadata for this resource"))
+		return
+	}
+	s.forwardAuthGate(canon).ServeMetadata(w, r, canon)
+}
+
+// inConfiguredSpace reports whether res lies at or below a configured
+// resource.
+func (s *Server) inConfiguredSpace(res string) bool {
+	for _, r := range s.cfg.Resources {
+		canon, err := CanonicalResource(r)
+		if err != nil {
+			continue
+		}
+		o, p := SplitResource(canon)
+		ro, rp := SplitResource(res)
+		if o == ro && within(rp, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // maxForwardAuthGates bounds the gates kept for /verify: the resource
 // parameter is operator config, but anyone can call /verify directly.
 const maxForwardAuthGates = 64
@@ -47,6 +94,7 @@ func (s *Server) forwardAuthGate(resource string) *Gate {
 		return g.(*Gate)
 	}
 	g := s.NewGate(resource, nil, true)
+	g.metadataBase = s.cfg.Issuer + pathVerifyMetadata
 	if s.faGateCount.Add(1) <= maxForwardAuthGates {
 		s.faGates.Store(resource, g)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -30,6 +31,9 @@ type Gate struct {
 	inRoute    bool   // metadata is served under the resource path
 	scopeParam string // `, scope="..."` or ""
 	scopesJSON []string
+	// metadataBase, when set, serves the metadata of every resource in the
+	// space at metadataBase?resource=<url> (ForwardAuth deployments).
+	metadataBase string
 }
 
 // NewGate prepares a gate for a canonical resource space. standardMetadata
@@ -81,6 +85,9 @@ func (g *Gate) ResourceFor(path string) string {
 
 // MetadataURL is where the metadata of a resource in the space is served.
 func (g *Gate) MetadataURL(resource string) string {
+	if g.metadataBase != "" {
+		return g.metadataBase + "?resource=" + url.QueryEscape(resource)
+	}
 	if g.inRoute {
 		return resource + PRMPath
 	}

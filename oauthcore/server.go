@@ -145,6 +145,8 @@ func (s *Server) buildRoutes() map[string]http.HandlerFunc {
 		pathIntrospect: s.serveIntrospect,
 		pathVerify:     s.serveVerify,
 		PRMPath:        s.serveIssuerMetadata,
+
+		pathVerifyMetadata: s.serveVerifyMetadata,
 	}
 	if s.tokens.secret == nil {
 		m[pathJWKS] = s.serveJWKS
@@ -165,6 +167,8 @@ const (
 	pathRevoke     = "/revoke"
 	pathIntrospect = "/introspect"
 	pathVerify     = "/verify"
+	// pathVerifyMetadata serves RFC 9728 metadata for ForwardAuth setups.
+	pathVerifyMetadata = "/verify/metadata"
 )
 
 // secret draws a new random secret; failure of the system RNG is fatal to
