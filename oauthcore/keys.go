@@ -30,10 +30,27 @@ type keyring struct {
 
 type keyView struct {
 	version int
-	signKID string
-	signKey *ecdsa.PrivateKey
+	keys    []signer // oldest first
 	pub     map[string]*ecdsa.PublicKey
 	jwks    []byte
+}
+
+// signer is a key and the time it may start signing (zero: at once).
+type signer struct {
+	kid  string
+	key  *ecdsa.PrivateKey
+	from time.Time
+}
+
+// signing returns the newest key allowed to sign at now. Keys published
+// ahead of their activation only verify until then.
+func (v *keyView) signing(now time.Time) signer {
+	for i := len(v.keys) - 1; i > 0; i-- {
+		if !now.Before(v.keys[i].from) {
+			return v.keys[i]
+		}
+	}
+	return v.keys[0]
 }
 
 // sync loads the stored set, creating or rotating the signing key when due.
@@ -66,13 +83,23 @@ func (k *keyring) sync(ctx context.Context) error {
 	return errors.New("signing keys: too many concurrent updates")
 }
 
-// rotate returns the set with a fresh signing key if the newest one is older
-// than the rotation period, minus keys retired for longer than retain.
+// keyActivationDelay is how long a new key is published before it signs:
+// longer than the period at which every instance sharing the store syncs
+// its keys (a minute), so no gate meets a kid it does not know yet.
+const keyActivationDelay = 3 * time.Minute
+
+// rotate returns the set with a new key when the newest one is older than
+// the rotation period (the first key signs at once, later ones after
+// keyActivationDelay), minus keys retired for longer than retain. A key is
+// retired when a newer key starts signing.
 func (k *keyring) rotate(ks *KeySet) (*KeySet, bool, error) {
 	now := k.now()
 	next := &KeySet{Version: ks.Version + 1}
 	changed := false
-	for _, key := range ks.Keys {
+	for i, key := range ks.Keys {
+		if key.RetiredAt.IsZero() && i+1 < len(ks.Keys) && active(ks.Keys[i+1], now) {
+			key.RetiredAt, changed = ks.Keys[i+1].ActivateAt, true
+		}
 		if !key.RetiredAt.IsZero() && now.Sub(key.RetiredAt) > k.retain {
 			changed = true
 			continue
@@ -88,10 +115,15 @@ func (k *keyring) rotate(ks *KeySet) (*KeySet, bool, error) {
 		return nil, false, err
 	}
 	if n > 0 {
-		next.Keys[n-1].RetiredAt = now
+		key.ActivateAt = now.Add(keyActivationDelay)
 	}
 	next.Keys = append(next.Keys, key)
 	return next, true, nil
+}
+
+// active reports whether key may sign at now.
+func active(key SigningKey, now time.Time) bool {
+	return key.ActivateAt.IsZero() || !now.Before(key.ActivateAt)
 }
 
 func (k *keyring) generate(now time.Time) (SigningKey, error) {
@@ -126,10 +158,10 @@ func (k *keyring) install(ks *KeySet) error {
 			return fmt.Errorf("signing key %s is not an ECDSA key", key.ID)
 		}
 		v.pub[key.ID] = &priv.PublicKey
-		v.signKID, v.signKey = key.ID, priv
+		v.keys = append(v.keys, signer{kid: key.ID, key: priv, from: key.ActivateAt})
 		jwks = append(jwks, ecJWK(key.ID, &priv.PublicKey))
 	}
-	if v.signKey == nil {
+	if len(v.keys) == 0 {
 		return errors.New("no signing key")
 	}
 	v.jwks, _ = json.Marshal(map[string]any{"keys": jwks})

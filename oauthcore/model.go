@@ -123,6 +123,10 @@ type SigningKey struct {
 	Algorithm  string    `json:"alg"`
 	PrivateDER []byte    `json:"private_der"`
 	CreatedAt  time.Time `json:"created_at"`
+	// ActivateAt is when the key starts signing; until then it is only
+	// published, so every instance knows it before tokens carry its kid.
+	// Zero: at once.
+	ActivateAt time.Time `json:"activate_at,omitzero"`
 	// RetiredAt is when a newer key took over; the key stays published
 	// until every token it signed has expired.
 	RetiredAt time.Time `json:"retired_at,omitzero"`

@@ -37,10 +37,11 @@ func (t *Tokens) Sign(c *Claims) (string, error) {
 	if v == nil {
 		return "", errors.New("signing keys not loaded")
 	}
+	sk := v.signing(t.now())
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	tok.Header["typ"] = atJWTType
-	tok.Header["kid"] = v.signKID
-	return tok.SignedString(v.signKey)
+	tok.Header["kid"] = sk.kid
+	return tok.SignedString(sk.key)
 }
 
 // JWKS returns the published key set, or nil in HS256 mode (a symmetric

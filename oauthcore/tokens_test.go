@@ -92,7 +92,8 @@ func TestTokensForgeryMatrix(t *testing.T) {
 	now := time.Now()
 	tk, kr := testTokens(t, &now)
 	v := kr.cur.Load()
-	pubDER, _ := x509.MarshalPKIXPublicKey(&v.signKey.PublicKey)
+	sk := v.signing(now)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&sk.key.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
 	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
@@ -103,7 +104,7 @@ func TestTokensForgeryMatrix(t *testing.T) {
 		}
 		tok := jwt.NewWithClaims(method, c)
 		tok.Header["typ"] = atJWTType
-		tok.Header["kid"] = v.signKID
+		tok.Header["kid"] = sk.kid
 		for k, val := range header {
 			if val == nil {
 				delete(tok.Header, k)
@@ -123,7 +124,7 @@ func TestTokensForgeryMatrix(t *testing.T) {
 		s, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
 		return s
 	}
-	jwkJSON, _ := json.Marshal(ecJWK(v.signKID, &v.signKey.PublicKey))
+	jwkJSON, _ := json.Marshal(ecJWK(sk.kid, &sk.key.PublicKey))
 	es := jwt.SigningMethodES256
 	tests := map[string]string{
 		"alg none":                   none(),
@@ -133,21 +134,21 @@ func TestTokensForgeryMatrix(t *testing.T) {
 		"HS256 with public JWK":      sign(jwt.SigningMethodHS256, jwkJSON, nil, nil),
 		"attacker key, our kid":      sign(es, attacker, nil, nil),
 		"attacker key, embedded jwk": sign(es, attacker, map[string]any{"jwk": ecJWK("x", &attacker.PublicKey), "kid": nil}, nil),
-		"kid path traversal":         sign(es, v.signKey, map[string]any{"kid": "../../x"}, nil),
-		"huge kid":                   sign(es, v.signKey, map[string]any{"kid": strings.Repeat("a", 10000)}, nil),
-		"unknown kid":                sign(es, v.signKey, map[string]any{"kid": "nope"}, nil),
-		"typ JWT":                    sign(es, v.signKey, map[string]any{"typ": "JWT"}, nil),
-		"no typ":                     sign(es, v.signKey, map[string]any{"typ": nil}, nil),
-		"no exp":                     sign(es, v.signKey, nil, func(c *Claims) { c.ExpiresAt = nil }),
-		"no aud":                     sign(es, v.signKey, nil, func(c *Claims) { c.RegisteredClaims.Audience = nil }),
-		"no sub":                     sign(es, v.signKey, nil, func(c *Claims) { c.Subject = "" }),
-		"no jti":                     sign(es, v.signKey, nil, func(c *Claims) { c.ID = "" }),
-		"no iat":                     sign(es, v.signKey, nil, func(c *Claims) { c.IssuedAt = nil }),
-		"no client_id":               sign(es, v.signKey, nil, func(c *Claims) { c.ClientID = "" }),
-		"other issuer":               sign(es, v.signKey, nil, func(c *Claims) { c.Issuer = "https://evil.test" }),
-		"expired beyond leeway":      sign(es, v.signKey, nil, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-2 * time.Minute)) }),
-		"nbf in the future":          sign(es, v.signKey, nil, func(c *Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(5 * time.Minute)) }),
-		"iat in the future":          sign(es, v.signKey, nil, func(c *Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(5 * time.Minute)) }),
+		"kid path traversal":         sign(es, sk.key, map[string]any{"kid": "../../x"}, nil),
+		"huge kid":                   sign(es, sk.key, map[string]any{"kid": strings.Repeat("a", 10000)}, nil),
+		"unknown kid":                sign(es, sk.key, map[string]any{"kid": "nope"}, nil),
+		"typ JWT":                    sign(es, sk.key, map[string]any{"typ": "JWT"}, nil),
+		"no typ":                     sign(es, sk.key, map[string]any{"typ": nil}, nil),
+		"no exp":                     sign(es, sk.key, nil, func(c *Claims) { c.ExpiresAt = nil }),
+		"no aud":                     sign(es, sk.key, nil, func(c *Claims) { c.RegisteredClaims.Audience = nil }),
+		"no sub":                     sign(es, sk.key, nil, func(c *Claims) { c.Subject = "" }),
+		"no jti":                     sign(es, sk.key, nil, func(c *Claims) { c.ID = "" }),
+		"no iat":                     sign(es, sk.key, nil, func(c *Claims) { c.IssuedAt = nil }),
+		"no client_id":               sign(es, sk.key, nil, func(c *Claims) { c.ClientID = "" }),
+		"other issuer":               sign(es, sk.key, nil, func(c *Claims) { c.Issuer = "https://evil.test" }),
+		"expired beyond leeway":      sign(es, sk.key, nil, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-2 * time.Minute)) }),
+		"nbf in the future":          sign(es, sk.key, nil, func(c *Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(5 * time.Minute)) }),
+		"iat in the future":          sign(es, sk.key, nil, func(c *Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(5 * time.Minute)) }),
 		"oversized":                  strings.Repeat("a", 16<<10),
 		"garbage":                    "not-a-jwt",
 		"opaque refresh token":       "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
@@ -160,53 +161,65 @@ func TestTokensForgeryMatrix(t *testing.T) {
 		})
 	}
 	// JW-04: within leeway is accepted.
-	within := sign(es, v.signKey, nil, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-10 * time.Second)) })
+	within := sign(es, sk.key, nil, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-10 * time.Second)) })
 	if _, err := tk.Verify(within); err != nil {
 		t.Fatalf("token expired 10s ago (within leeway) refused: %v", err)
 	}
 }
 
-// TestKeyRotation covers JW-07: after rotation new tokens carry the new
-// kid, old tokens verify until the old key is dropped, and JWKS lists both.
+// TestKeyRotation covers JW-07: a new key is published before it signs
+// (every instance learns it first), then new tokens carry its kid, old
+// tokens verify until the old key is dropped, and JWKS lists both meanwhile.
 func TestKeyRotation(t *testing.T) {
 	now := time.Now()
 	tk, kr := testTokens(t, &now)
-	oldKID := kr.cur.Load().signKID
+	oldKID := kr.cur.Load().signing(now).kid
 	old, _ := tk.Sign(goodClaims(now))
+	kidOf := func(raw string) any {
+		tok, _, _ := jwt.NewParser().ParseUnverified(raw, &Claims{})
+		return tok.Header["kid"]
+	}
+	sync := func() {
+		t.Helper()
+		if err := kr.sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	now = now.Add(25 * time.Hour) // past the rotation period
-	if err := kr.sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	sync()
 	v := kr.cur.Load()
-	if v.signKID == oldKID || len(v.pub) != 2 {
-		t.Fatalf("after rotation kid=%s keys=%d", v.signKID, len(v.pub))
+	if len(v.pub) != 2 {
+		t.Fatalf("after rotation %d keys are published, want 2", len(v.pub))
 	}
-	if !strings.Contains(string(tk.JWKS()), oldKID) || !strings.Contains(string(tk.JWKS()), v.signKID) {
+	pending, _ := tk.Sign(goodClaims(now))
+	if kidOf(pending) != oldKID {
+		t.Fatal("a new key must not sign before every instance has had time to learn it")
+	}
+
+	now = now.Add(keyActivationDelay + time.Second)
+	sync()
+	fresh, _ := tk.Sign(goodClaims(now))
+	newKID := kidOf(fresh)
+	if newKID == oldKID {
+		t.Fatal("after activation new tokens must carry the new kid")
+	}
+	jwks := string(tk.JWKS())
+	if !strings.Contains(jwks, oldKID) || !strings.Contains(jwks, newKID.(string)) {
 		t.Fatal("JWKS must list both keys during the overlap")
 	}
-	c := goodClaims(now)
-	fresh, _ := tk.Sign(c)
 	if _, err := tk.Verify(fresh); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, _ := jwt.NewParser().ParseUnverified(fresh, &Claims{})
-	if tok.Header["kid"] != v.signKID {
-		t.Fatal("new tokens must carry the new kid")
-	}
-	// The old token was signed with a 1h lifetime at the old clock; check
-	// only its signature path by moving the clock back.
 	then := now
-	now = now.Add(-25 * time.Hour)
+	now = now.Add(-25*time.Hour - keyActivationDelay - time.Second) // when old was signed
 	if _, err := tk.Verify(old); err != nil {
-		t.Fatalf("old token refused during overlap: %v", err)
+		t.Fatalf("old token refused during the overlap: %v", err)
 	}
 	now = then.Add(3 * time.Hour) // retired longer than retain (2h)
-	if err := kr.sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	sync()
 	if _, ok := kr.cur.Load().pub[oldKID]; ok {
-		t.Fatal("retired key must be dropped after its tokens expired")
+		t.Fatal("a retired key must be dropped after its tokens expired")
 	}
 }
 
