@@ -17,7 +17,7 @@
 //	P{g:<grant id>}:family    zset refresh hash -> end (ms) of every generation still
 //	                          detectable         TTL: latest member
 //	P{g:<grant id>}:revoked   tombstone "1"      TTL: the grant's end, or 1h for an unknown id
-//	Prt:<refresh hash>        grant id (pointer) TTL: the end of the grant while that hash was current
+//	Prt:<refresh hash>        grant id (pointer) TTL: the grant's end while the hash was current or previous
 //	Pcode:<code hash>         hash {record: AuthCode JSON, used: "1", grant_id}   TTL: code end
 //	Pflow:<flow hash>         Flow JSON          TTL: flow end
 //	Pjti:<jti>                "1"                TTL: access token end
@@ -52,5 +52,16 @@
 // security state (RD-05, RD-07). Request paths use no KEYS or SCAN
 // (RD-09); only the test-only Dump scans.
 //
-// Requires Redis 6.2 or later (GETDEL, ZADD GT, ZRANGE BYSCORE).
+// # Where it differs from boltstore
+//
+// A refresh hash stays findable until the end its grant had when the hash
+// was last current or previous, not until the grant ends: with a sliding
+// refresh lifetime a family could otherwise grow without bound. Presenting
+// a generation older than that is invalid_grant without revoking the
+// family: such a token could never be redeemed again, only its reuse
+// alarm is lost. Records that must expire but carry no
+// end time are refused rather than stored without TTL.
+//
+// Requires Redis 6.2 or later (GETDEL, ZADD GT, ZRANGE BYSCORE); Check
+// fails on an older server.
 package redisstore

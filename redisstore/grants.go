@@ -56,17 +56,17 @@ func (s *Store) CreateGrant(ctx context.Context, g *oauthcore.Grant) error {
 	}
 	res, err := s.runString(ctx, createGrant, s.grantKeys(g.ID), raw, g.ExpiresAt.UnixMilli(),
 		s.nowMS(), s.ttl(g.ExpiresAt), g.RefreshHash)
-	if err == nil && res == "ok" {
-		return nil
+	if err != nil || res == "ok" {
+		// On an error the script may have run (a reply lost to the
+		// deadline), so the indexes stay: if it did not run they lead
+		// nowhere.
+		return err
 	}
 	s.releaseRefresh(ctx, g.ID, claimed)
 	if res == "revoked" {
 		// The id can never be created now, so its index entry may go; for
 		// "exists" it must stay: it is the live grant's.
 		s.unlinkGrant(ctx, g.ClientID, g.ID)
-	}
-	if err != nil {
-		return err
 	}
 	return oauthcore.ErrConflict
 }
@@ -135,16 +135,17 @@ func (s *Store) UpdateGrant(ctx context.Context, g *oauthcore.Grant) error {
 	args := append([]any{raw, g.Version - 1, g.ClientID, g.ExpiresAt.UnixMilli(), s.nowMS(), s.ttl(g.ExpiresAt)},
 		anys(hashes)...)
 	res, err := s.runString(ctx, updateGrant, s.grantKeys(g.ID)[:2], args...)
-	if err == nil && res == "ok" {
-		return nil
+	if err != nil || res == "ok" {
+		// As in CreateGrant: after an error the new pointer may already
+		// lead to the rotated grant, whose successor token a retry with
+		// the previous token will hand out, so it must stay.
+		return err
 	}
 	s.releaseRefresh(ctx, g.ID, claimed)
-	switch {
-	case err != nil:
-		return err
-	case res == "missing":
+	switch res {
+	case "missing":
 		return oauthcore.ErrNotFound
-	case res == "client":
+	case "client":
 		// The grant belongs to another client; the entry just filed under
 		// this one must not make it count there (liveness, deletion).
 		s.unlinkGrant(ctx, g.ClientID, g.ID)

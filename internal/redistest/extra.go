@@ -26,7 +26,7 @@ func StartTLS(t testing.TB, certFile, keyFile string) *Server {
 	}
 	return launchNew(t, &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, t: t,
 		bin: "redis-server", args: args,
-		tls: &tls.Config{InsecureSkipVerify: true}}) //nolint:gosec // a test server's self-signed certificate
+		tls: &tls.Config{InsecureSkipVerify: true}}) // the server's throwaway self-signed certificate
 }
 
 // StartSentinel starts a Sentinel that monitors master under name (quorum
