@@ -48,6 +48,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //			timeout       <duration>
 //		}
 //		storage bolt [<path>]
+//		storage redis [<url>] { ... }
 //	}
 func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the option name
@@ -141,8 +142,65 @@ func (a *App) unmarshalStorage(d *caddyfile.Dispenser) error {
 			}
 		}
 		a.StorageRaw = caddyconfig.JSONModuleObject(b, "module", "bolt", nil)
+	case "redis":
+		var rs RedisStorage
+		if err := rs.unmarshalCaddyfile(d); err != nil {
+			return err
+		}
+		a.StorageRaw = caddyconfig.JSONModuleObject(rs, "module", "redis", nil)
 	default:
-		return d.Errf("unknown storage %q (supported: bolt)", kind)
+		return d.Errf("unknown storage %q (supported: bolt, redis)", kind)
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads `storage redis [<url>] { ... }`:
+//
+//	storage redis [<url>] {
+//		url                      <url>
+//		addresses                <host:port...>
+//		master_name              <name>
+//		username                 <user>
+//		password                 <password>
+//		db                       <n>
+//		tls
+//		tls_insecure_skip_verify
+//		key_prefix               <prefix>
+//		pool_size                <n>
+//		timeout                  <duration>
+//		dial_timeout             <duration>
+//		unsafe_config            warn|refuse
+//	}
+func (rs *RedisStorage) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		rs.URL = d.Val()
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	fields := map[string]*string{"url": &rs.URL, "master_name": &rs.MasterName, "username": &rs.Username,
+		"password": &rs.Password, "db": &rs.DB, "key_prefix": &rs.KeyPrefix, "pool_size": &rs.PoolSize,
+		"timeout": &rs.Timeout, "dial_timeout": &rs.DialTimeout, "unsafe_config": &rs.UnsafeConfig}
+	flags := map[string]*bool{"tls": &rs.TLS, "tls_insecure_skip_verify": &rs.TLSInsecureSkipVerify}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch {
+		case fields[opt] != nil:
+			if err := oneArg(d, fields[opt]); err != nil {
+				return err
+			}
+		case flags[opt] != nil:
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			*flags[opt] = true
+		case opt == "addresses":
+			if err := manyArgs(d, &rs.Addresses); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized redis storage option %q", opt)
+		}
 	}
 	return nil
 }

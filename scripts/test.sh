@@ -2,14 +2,17 @@
 # Runs every test of caddy-mcp-oauth: unit, Caddyfile golden files, the
 # end-to-end tests against a real Caddy process, the headless-Chromium
 # consent test, and the official MCP TypeScript SDK client (e2e/tsclient,
-# run by node). Installs what the tests need (Debian's chromium, nodejs
-# and npm, and e2e/tsclient's pinned npm packages) when it is missing.
+# run by node), and the Redis store and multi-instance tests against real
+# redis-server processes the tests start on free loopback ports. Installs
+# what the tests need (Debian's chromium, redis-server, nodejs and npm, and
+# e2e/tsclient's pinned npm packages) when it is missing.
 # Extra arguments go to `go test` (e.g. -run TestX -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
