@@ -35,6 +35,9 @@ type caddyConfig struct {
 	// replaced by MCPUpstream.
 	MCPSite     string
 	MCPUpstream string // host:port of the MCP server behind the gate
+	// SharedIssuer, when set, is the issuer instead of the instance's own
+	// origin: several instances act as one authorization server.
+	SharedIssuer string
 }
 
 // gatedRoute is the Caddyfile of DESIGN.md: the gate inside a path route.
@@ -59,7 +62,7 @@ var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 	debug
 {{- end}}
 	mcp_oauth {
-		issuer {{.Issuer}}
+		issuer {{if .SharedIssuer}}{{.SharedIssuer}}{{else}}{{.Issuer}}{{end}}
 		github {
 			client_id gh-client
 			client_secret {env.GH_SECRET}

@@ -71,12 +71,7 @@ func (s *Server) exchangeCode(r *http.Request, p params, c *Client) (*tokenRespo
 	}
 	ac, err := s.store.ConsumeCode(ctx, hash)
 	if errors.Is(err, ErrCodeUsed) {
-		// O21 §4.1.3: a replayed code revokes what it produced (AC-04).
-		s.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "step", "token", "client_id", c.ID)
-		if rerr := s.store.RevokeGrant(ctx, grantIDForCode(hash)); rerr != nil {
-			return nil, unavailable(rerr)
-		}
-		return nil, invalidGrant("the authorization code was already used")
+		return nil, s.revokeReplayed(ctx, c, hash, ac)
 	}
 	if err != nil {
 		return nil, storeErr(err, invalidGrant("the authorization code is invalid or expired"))
@@ -89,6 +84,37 @@ func (s *Server) exchangeCode(r *http.Request, p params, c *Client) (*tokenRespo
 		return nil, err
 	}
 	return s.respond(g, rt, g.Scope)
+}
+
+// replayWait bounds how long a replay waits for the first redemption to
+// record its grant before revoking it.
+const replayWait = 500 * time.Millisecond
+
+// revokeReplayed answers a used code. O21 §4.1.3: a replayed code revokes
+// what it produced (AC-04). When the replay races the first redemption,
+// it waits (briefly) until that redemption has created its grant, so the
+// first caller still gets its answer (exactly one success, AC-03) and the
+// tokens are revoked right after; if the wait runs out, revoking the grant
+// id in advance makes the first redemption fail instead. Either way no
+// token from a replayed code survives.
+func (s *Server) revokeReplayed(ctx context.Context, c *Client, hash string, tomb *AuthCode) error {
+	s.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "step", "token", "client_id", c.ID)
+	for deadline := s.now().Add(replayWait); tomb != nil && tomb.GrantID == "" && s.now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return unavailable(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if t, err := s.store.PeekCode(ctx, hash); errors.Is(err, ErrCodeUsed) {
+			tomb = t
+		} else {
+			break
+		}
+	}
+	if err := s.store.RevokeGrant(ctx, grantIDForCode(hash)); err != nil {
+		return unavailable(err)
+	}
+	return invalidGrant("the authorization code was already used")
 }
 
 // checkCode binds the code to the client, its registration, the redirect
