@@ -201,12 +201,27 @@ func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims) {
 	if repl == nil {
 		return
 	}
-	repl.Set("http.auth.user.id", c.Subject)
-	repl.Set("http.auth.user.login", c.Username)
-	repl.Set("http.auth.user.email", c.Email)
-	repl.Set("http.auth.user.client_id", c.ClientID)
-	repl.Set("http.auth.user.scope", c.Scope)
-	repl.Set("http.auth.user.jti", c.ID)
+	vals := placeholderValues(c)
+	for i, name := range placeholderNames {
+		repl.Set(name, vals[i])
+	}
+}
+
+// placeholderNames are the placeholders the gate sets, in the order of
+// placeholderValues.
+var placeholderNames = [...]string{"http.auth.user.id", "http.auth.user.login", "http.auth.user.email",
+	"http.auth.user.client_id", "http.auth.user.scope", "http.auth.user.jti"}
+
+// placeholderValues returns the placeholder values of a verified token,
+// boxed once and kept with the cached token, so repeat requests do not
+// allocate them again.
+func placeholderValues(c *oauthcore.Claims) *[len(placeholderNames)]any {
+	if v, ok := c.Attachment.Load().(*[len(placeholderNames)]any); ok {
+		return v
+	}
+	v := &[len(placeholderNames)]any{c.Subject, c.Username, c.Email, c.ClientID, c.Scope, c.ID}
+	c.Attachment.Store(v)
+	return v
 }
 
 func (h *VerifyHandler) isIdentityHeader(name string) bool {

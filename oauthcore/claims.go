@@ -1,6 +1,8 @@
 package oauthcore
 
 import (
+	"sync/atomic"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -15,6 +17,11 @@ type Claims struct {
 	Email    string `json:"email,omitempty"`
 	Name     string `json:"name,omitempty"`
 	GrantID  string `json:"gid,omitempty"`
+
+	// Attachment lets an adapter keep data derived from a verified token
+	// next to it for as long as the verifier caches the token (the Caddy
+	// handler keeps its placeholder values there, built once).
+	Attachment atomic.Value `json:"-"`
 }
 
 // Aud returns the single audience our tokens carry.

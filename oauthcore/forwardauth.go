@@ -19,16 +19,11 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodGet, http.MethodPost, http.MethodHead) {
 		return
 	}
-	resource := s.cfg.Issuer
-	if res := r.URL.Query().Get("resource"); res != "" {
-		canon, err := CanonicalResource(res)
-		if err != nil {
-			WriteError(w, invalidRequest("resource: "+err.Error()))
-			return
-		}
-		resource = canon
+	g, err := s.verifyGate(r.URL.RawQuery)
+	if err != nil {
+		WriteError(w, err)
+		return
 	}
-	g := s.forwardAuthGate(resource)
 	c, err := g.Check(w, r, s.verifier, forwardedPath(r, g))
 	if err != nil {
 		return
@@ -88,6 +83,30 @@ func (s *Server) inConfiguredSpace(res string) bool {
 // maxForwardAuthGates bounds the gates kept for /verify: the resource
 // parameter is operator config, but anyone can call /verify directly.
 const maxForwardAuthGates = 64
+
+// verifyGate returns the gate for /verify's query string (the operator's
+// auth URL, so the same few strings every time: they key the cache, and a
+// repeat request parses nothing).
+func (s *Server) verifyGate(rawQuery string) (*Gate, error) {
+	if g, ok := s.faQueries.Load(rawQuery); ok {
+		return g.(*Gate), nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, invalidRequest("the query is not valid URL encoding")
+	}
+	resource := s.cfg.Issuer
+	if res := q.Get("resource"); res != "" {
+		if resource, err = CanonicalResource(res); err != nil {
+			return nil, invalidRequest("resource: " + err.Error())
+		}
+	}
+	g := s.forwardAuthGate(resource)
+	if s.faGateCount.Add(1) <= maxForwardAuthGates {
+		s.faQueries.Store(rawQuery, g)
+	}
+	return g, nil
+}
 
 func (s *Server) forwardAuthGate(resource string) *Gate {
 	if g, ok := s.faGates.Load(resource); ok {

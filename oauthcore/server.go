@@ -42,8 +42,10 @@ type Server struct {
 	allow    *allowList
 	// ratFailures throttles guessing of registration access tokens.
 	ratFailures *throttle
-	// faGates caches the gates of the ForwardAuth endpoint by resource.
+	// faGates caches the gates of the ForwardAuth endpoint by resource,
+	// faQueries by the query string of the auth URL.
 	faGates     sync.Map
+	faQueries   sync.Map
 	faGateCount atomic.Int32
 }
 
