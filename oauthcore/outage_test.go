@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -78,5 +79,55 @@ func TestStorageOutageIsNotInvalidGrant(t *testing.T) {
 				t.Fatal("the storage error leaked to the client (LG-03)")
 			}
 		})
+	}
+}
+
+// countingStore counts the revocation lookups the verifier makes.
+type countingStore struct {
+	oauthcore.Store
+	lookups int
+}
+
+func (c *countingStore) TokenRevoked(ctx context.Context, jti string) (bool, error) {
+	c.lookups++
+	return c.Store.TokenRevoked(ctx, jti)
+}
+
+func (c *countingStore) GrantRevoked(ctx context.Context, id string) (bool, error) {
+	c.lookups++
+	return c.Store.GrantRevoked(ctx, id)
+}
+
+// TestGarbageTouchesNoStore covers JW-10 and JW-02: the signature is
+// verified before any storage lookup, so random bearers, forged tokens and
+// unknown kids cost no I/O; a valid token costs one check, then none.
+func TestGarbageTouchesNoStore(t *testing.T) {
+	base := newServer(t, nil)
+	cs := &countingStore{Store: base.Store()}
+	s, err := oauthcore.NewServer(base.Config(), cs, oauthcore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	g := s.NewGate(resource, nil, true)
+	for i := 0; i < 10000; i++ {
+		checkPath(s, g, "Bearer "+fmt.Sprintf("eyJhbGciOiJFUzI1NiJ9.%d.%x", i, i*7919), "/github")
+	}
+	forged, _ := mint(t, newServer(t, nil), nil) // another server's key: an unknown kid here
+	checkPath(s, g, "Bearer "+forged, "/github")
+	if cs.lookups != 0 {
+		t.Fatalf("%d storage lookups for tokens that fail their signature", cs.lookups)
+	}
+	good, _ := mint(t, s, nil)
+	checkPath(s, g, "Bearer "+good, "/github")
+	after := cs.lookups
+	for i := 0; i < 100; i++ {
+		checkPath(s, g, "Bearer "+good, "/github")
+	}
+	if after == 0 || cs.lookups != after {
+		t.Fatalf("a valid token: %d lookups at first use, %d more on 100 repeats; want some, then none", after, cs.lookups-after)
 	}
 }
