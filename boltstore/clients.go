@@ -62,7 +62,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.notify("grant", revoked...)
+	s.Announce("grant", revoked...)
 	return nil
 }
 

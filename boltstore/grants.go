@@ -97,7 +97,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.notify("grant", id)
+	s.Announce("grant", id)
 	return nil
 }
 

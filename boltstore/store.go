@@ -34,9 +34,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu     sync.Mutex
-	subs   map[int]func(kind, id string)
-	nextID int
+	// Revocations are announced in-process only: a bbolt file has a
+	// single writer process, so every revocation was made here.
+	oauthcore.Announcer
 }
 
 // openTimeout bounds the wait for bbolt's file lock, so a file held by
@@ -80,8 +80,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
 	}
-	s := &Store{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{}),
-		subs: map[int]func(kind, id string){}}
+	s := &Store{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}

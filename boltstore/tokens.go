@@ -11,7 +11,7 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time
 	if err := s.putUntil(ctx, bRevokedTokens, jti, expiresAt); err != nil {
 		return err
 	}
-	s.notify("token", jti)
+	s.Announce("token", jti)
 	return nil
 }
 

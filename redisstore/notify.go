@@ -16,7 +16,9 @@ import (
 // local callbacks. A message published while a subscription is down is
 // lost, so after a reconnect every callback gets ("all", "") and caches
 // drop everything; meanwhile NotifierLive is false and the verifier
-// serves nothing from its cache.
+// serves nothing from its cache. Subscribers (oauthcore.Announcer) hear a
+// revocation made by this Store synchronously, before the revoking method
+// returns, and again when its pub/sub echo arrives: harmless for caches.
 
 const (
 	// healthEvery is how long the subscription may be silent before it is
@@ -29,43 +31,10 @@ const (
 	maxBackoff = 2 * time.Second
 )
 
-// Subscribe registers fn, called with kind "grant" or "token" and the id
-// after each revocation by any instance sharing the Redis and prefix, or
-// with ("all", "") after announcements may have been lost. A revocation
-// made by this Store calls fn synchronously before the revoking method
-// returns, and again when its pub/sub echo arrives; fn must be quick and
-// must not mind the repeat. cancel unregisters fn.
-func (s *Store) Subscribe(fn func(kind, id string)) (cancel func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.nextID
-	s.nextID++
-	s.subs[id] = fn
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.subs, id)
-	}
-}
-
 // NotifierLive reports whether the subscription is up, so announcements
 // are arriving (oauthcore.NotifierHealth). It is false from the moment a
 // drop is seen until the subscription is back.
 func (s *Store) NotifierLive() bool { return s.live.Load() }
-
-// notify calls the subscribers outside the lock, so a callback may itself
-// subscribe or read the store.
-func (s *Store) notify(kind, id string) {
-	s.mu.Lock()
-	fns := make([]func(kind, id string), 0, len(s.subs))
-	for _, fn := range s.subs {
-		fns = append(fns, fn)
-	}
-	s.mu.Unlock()
-	for _, fn := range fns {
-		fn(kind, id)
-	}
-}
 
 // message is the channel payload: "grant:<id>" or "token:<jti>".
 func message(kind, id string) string { return kind + ":" + id }
@@ -139,13 +108,13 @@ func (s *Store) receive(ctx context.Context, ps *redis.PubSub, subscribed *bool)
 				continue
 			}
 			if *subscribed {
-				s.notify("all", "") // before live: no cache serves pre-drop entries
+				s.Announce("all", "") // before live: no cache serves pre-drop entries
 			}
 			*subscribed, wasUp = true, true
 			s.live.Store(true)
 		case *redis.Message:
 			if kind, id, ok := parseMessage(m.Payload); ok {
-				s.notify(kind, id)
+				s.Announce(kind, id)
 			}
 		}
 	}

@@ -33,7 +33,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.notify("grant", id) // this process's caches at once; the echo follows
+	s.Announce("grant", id) // this process's caches at once; the echo follows
 	if len(out) == 0 || out[0] == "" {
 		return nil
 	}

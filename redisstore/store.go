@@ -44,9 +44,8 @@ type Store struct {
 	now     func() time.Time
 
 	// Revocation announcements: local callbacks and the pub/sub listener.
-	mu     sync.Mutex
-	subs   map[int]func(kind, id string)
-	nextID int
+	oauthcore.Announcer
+	mu     sync.Mutex // guards ps and closed
 	live   atomic.Bool
 	ps     *redis.PubSub
 	stop   context.CancelFunc
@@ -70,7 +69,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: prefix %q must not contain '{' or '}' (it would break the hash tags)", opts.Prefix)
 	}
 	s := &Store{rdb: rdb, prefix: opts.Prefix, timeout: opts.CallTimeout, now: opts.Now,
-		subs: map[int]func(kind, id string){}, done: make(chan struct{})}
+		done: make(chan struct{})}
 	if s.prefix == "" {
 		s.prefix = defaultPrefix
 	}

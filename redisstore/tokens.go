@@ -19,7 +19,7 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time
 	if err != nil {
 		return err
 	}
-	s.notify("token", jti)
+	s.Announce("token", jti)
 	return nil
 }
 
