@@ -1,24 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	mrand "math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"text/template"
-	"time"
 
-	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
+	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
 )
 
 // caddyfileTmpl is the config of one measured Caddy: the authorization
@@ -39,6 +27,9 @@ var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 		issuer {{.Issuer}}
 {{- if .JWTSecret}}
 		jwt_secret {env.BENCH_JWT_SECRET}
+{{- end}}
+{{- if .Storage}}
+		{{.Storage}}
 {{- end}}
 		github {
 			client_id {{.GHClientID}}
@@ -93,21 +84,17 @@ http://127.0.0.1:{{.FAPort}} {
 
 // caddyProc is one measured Caddy process with its fake GitHub.
 type caddyProc struct {
-	name      string // "ES256" or "HS256"
-	bin       string
-	home      string
+	*benchkit.Caddy
+	name      string // ES256, HS256 or redis
+	alg       string // the JWT alg its tokens carry: ES256 or HS256
 	jwtSecret string // empty: ES256
+	storage   string // the storage line of the mcp_oauth block; empty: the embedded store
 	upstream  string // host:port
-	gh        *fakegithub.Server
-	ghSrv     *http.Server
+	gh        *benchkit.GitHub
 	profile   bool
 	token     string // the access token the login flow got
 
 	authPort, noAuthPort, gatePort, faPort, routePort, adminPort int
-
-	logFile *os.File
-	cmd     *exec.Cmd
-	exited  chan struct{}
 }
 
 func (c *caddyProc) issuer() string { return fmt.Sprintf("http://127.0.0.1:%d", c.authPort) }
@@ -123,180 +110,62 @@ func (c *caddyProc) routeURL() string {
 func (c *caddyProc) faURL() string     { return fmt.Sprintf("http://127.0.0.1:%d/mcp", c.faPort) }
 func (c *caddyProc) adminAddr() string { return fmt.Sprintf("127.0.0.1:%d", c.adminPort) }
 
-// newSecret returns n random bytes, base64url-encoded.
-func newSecret(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
+// caddySpec is what differs between the measured Caddy processes.
+type caddySpec struct {
+	name      string
+	jwtSecret string // HS256 with this secret; empty: ES256
+	storage   string // e.g. "storage redis redis://127.0.0.1:6379"; empty: bolt
 }
 
-// startFakeGitHub serves a fake GitHub on a loopback port in this process.
-func startFakeGitHub() (*fakegithub.Server, *http.Server, error) {
-	gh := fakegithub.New(fakegithub.Options{ClientSecret: newSecret(24)})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	gh.URL = "http://" + l.Addr().String()
-	srv := &http.Server{Handler: gh, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return gh, srv, nil
-}
-
-// startCaddy starts a Caddy on free loopback ports, retrying when a port
-// was taken between the probe and Caddy's bind.
-func startCaddy(ctx context.Context, name, bin, dir, upstream, jwtSecret string, profile bool) (*caddyProc, error) {
-	gh, ghSrv, err := startFakeGitHub()
+// startCaddy starts a Caddy with its own fake GitHub on free loopback ports.
+func startCaddy(ctx context.Context, spec caddySpec, bin, dir, upstream string, profile bool) (*caddyProc, error) {
+	gh, err := benchkit.StartGitHub()
 	if err != nil {
 		return nil, err
 	}
-	c := &caddyProc{name: name, bin: bin, home: filepath.Join(dir, "caddy-"+name), jwtSecret: jwtSecret,
-		upstream: upstream, gh: gh, ghSrv: ghSrv, profile: profile}
-	if err := os.MkdirAll(c.home, 0o700); err != nil {
+	c := &caddyProc{name: spec.name, alg: "ES256", jwtSecret: spec.jwtSecret, storage: spec.storage,
+		upstream: upstream, gh: gh, profile: profile}
+	if spec.jwtSecret != "" {
+		c.alg = "HS256"
+	}
+	c.Caddy, err = benchkit.StartCaddy(ctx, benchkit.CaddyConfig{
+		Name: spec.name, Bin: bin, Dir: dir, Ports: 6,
+		Caddyfile: c.render,
+		Ready:     func([]int) string { return c.issuer() + "/.well-known/oauth-authorization-server" },
+		Env:       []string{"BENCH_GH_SECRET=" + gh.ClientSecret(), "BENCH_JWT_SECRET=" + spec.jwtSecret},
+	})
+	if err != nil {
+		gh.Close()
 		return nil, err
 	}
-	for attempt := 0; attempt < 5; attempt++ {
-		ports, perr := freePorts(6)
-		if perr != nil {
-			return nil, perr
-		}
-		c.authPort, c.noAuthPort, c.gatePort, c.faPort, c.routePort, c.adminPort = ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
-		gh.SetCallbackURL(c.issuer() + "/callback")
-		if err = c.start(ctx); err == nil {
-			return c, nil
-		}
-		if !strings.Contains(c.logTail(), "address already in use") {
-			break
-		}
-	}
-	c.stop()
-	return nil, fmt.Errorf("caddy %s did not start: %v\n%s", name, err, c.logTail())
+	return c, nil
 }
 
-func (c *caddyProc) start(ctx context.Context) error {
-	var file bytes.Buffer
+// render writes the Caddyfile for the ports picked, and points the fake
+// GitHub's callback at the issuer they make.
+func (c *caddyProc) render(ports []int) (string, error) {
+	c.authPort, c.noAuthPort, c.gatePort, c.faPort, c.routePort, c.adminPort = ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	c.gh.SetCallbackURL(c.issuer() + "/callback")
 	data := map[string]any{
-		"Issuer": c.issuer(), "JWTSecret": c.jwtSecret != "", "GitHub": c.gh.URL, "GHClientID": c.gh.ClientID(),
+		"Issuer": c.issuer(), "JWTSecret": c.jwtSecret != "", "Storage": c.storage, "GitHub": c.gh.URL, "GHClientID": c.gh.ClientID(),
 		"Upstream": c.upstream, "AuthPort": c.authPort, "NoAuthPort": c.noAuthPort, "GatePort": c.gatePort,
 		"FAPort": c.faPort, "RoutePort": c.routePort, "Resource": c.resource(), "Admin": "",
 	}
 	if c.profile {
 		data["Admin"] = c.adminAddr()
 	}
-	if err := caddyfileTmpl.Execute(&file, data); err != nil {
-		return err
+	var b strings.Builder
+	if err := caddyfileTmpl.Execute(&b, data); err != nil {
+		return "", err
 	}
-	path := filepath.Join(c.home, "Caddyfile")
-	if err := os.WriteFile(path, file.Bytes(), 0o600); err != nil {
-		return err
-	}
-	logFile, err := os.Create(filepath.Join(c.home, "caddy.log"))
-	if err != nil {
-		return err
-	}
-	c.logFile = logFile
-	cmd := exec.Command(c.bin, "run", "--config", path, "--adapter", "caddyfile")
-	cmd.Dir = c.home
-	cmd.Env = append(os.Environ(), "HOME="+c.home,
-		"XDG_DATA_HOME="+filepath.Join(c.home, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(c.home, "config"),
-		"BENCH_GH_SECRET="+c.gh.ClientSecret(),
-		"BENCH_JWT_SECRET="+c.jwtSecret)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Own process group: a Ctrl-C to the bench reaches Caddy only through
-	// stop, which waits for it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	c.cmd, c.exited = cmd, make(chan struct{})
-	go func(done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(c.exited)
-	return c.waitReady(ctx, 30*time.Second)
-}
-
-func (c *caddyProc) waitReady(ctx context.Context, limit time.Duration) error {
-	hc := &http.Client{Timeout: 2 * time.Second}
-	defer hc.CloseIdleConnections()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-c.exited:
-			c.cmd = nil
-			return errors.New("caddy exited during startup")
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		resp, err := hc.Get(c.issuer() + "/.well-known/oauth-authorization-server")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c.stop()
-	return fmt.Errorf("metadata did not answer within %s", limit)
-}
-
-// stop ends Caddy (SIGTERM, then SIGKILL after 5 s) and the fake GitHub.
-func (c *caddyProc) stop() {
-	if c.cmd != nil {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.exited:
-		case <-time.After(5 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.exited
-		}
-		c.cmd = nil
-	}
-	if c.logFile != nil {
-		_ = c.logFile.Close()
-		c.logFile = nil
-	}
+	return b.String(), nil
 }
 
 func (c *caddyProc) close() {
-	c.stop()
+	if c.Caddy != nil {
+		c.Stop()
+	}
 	c.gh.Close()
-	_ = c.ghSrv.Close()
 }
 
-func (c *caddyProc) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(c.home, "caddy.log"))
-	if len(b) > 8<<10 {
-		b = b[len(b)-8<<10:]
-	}
-	return string(b)
-}
-
-// freePorts picks distinct free ports below Linux's ephemeral range, so
-// that the benchmark's own outgoing connections cannot take them.
-func freePorts(n int) ([]int, error) {
-	seen := map[int]bool{}
-	var out []int
-	for i := 0; i < 1000 && len(out) < n; i++ {
-		port := 20000 + mrand.IntN(12000)
-		if seen[port] {
-			continue
-		}
-		seen[port] = true
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		out = append(out, port)
-	}
-	if len(out) < n {
-		return nil, errors.New("no free ports")
-	}
-	return out, nil
-}
+func (c *caddyProc) logTail() string { return c.LogTail() }

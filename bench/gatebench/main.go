@@ -9,9 +9,13 @@
 // then runs wrk against the variants interleaved, round after round, and
 // reports the medians and the ratios the project targets.
 //
+// With -redis it also starts a redis-server and a third Caddy (ES256) whose
+// store is that Redis, measures its gate next to the others, and counts the
+// commands Redis processes during every run.
+//
 // Run it from the module root:
 //
-//	go run ./bench/gatebench [-rounds 5] [-duration 5s] [-connections 32] [-threads 2]
+//	go run ./bench/gatebench [-rounds 5] [-duration 5s] [-connections 32] [-threads 2] [-redis] [-variants a,b]
 package main
 
 import (
@@ -26,10 +30,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
 )
 
 type options struct {
@@ -51,6 +58,8 @@ type options struct {
 	retries     int
 	quietWait   time.Duration
 	controls    bool
+	redis       bool
+	only        string
 	tag         string
 }
 
@@ -58,6 +67,8 @@ type options struct {
 const (
 	targetVsNoAuth      = 0.95
 	targetVsForwardAuth = 1.8
+	// The gate on the Redis store against the gate on the embedded store.
+	targetRedisVsEmbedded = 0.95
 )
 
 func main() {
@@ -80,6 +91,8 @@ func main() {
 	flag.IntVar(&o.retries, "retries", 4, "how often a run disturbed by other processes is repeated before it is kept anyway")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 2*time.Minute, "how long to wait before each run for other processes to calm down")
 	flag.BoolVar(&o.controls, "controls", false, "also measure noauth on the HS256 Caddy and the gate's site without the gate (route /mcp* { reverse_proxy })")
+	flag.BoolVar(&o.redis, "redis", false, "also start a redis-server and an ES256 Caddy storing in it, measure its gate (gate-redis; with -controls also noauth-redis) and count Redis commands per request")
+	flag.StringVar(&o.only, "variants", "", "comma-separated variants to measure (default: all that the other flags enable)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (Caddyfiles, logs, profiles)")
 	flag.Parse()
 	if o.rounds < 1 || o.duration < time.Second || o.conns < 1 || o.threads < 1 || o.conns < o.threads {
@@ -106,7 +119,7 @@ type variant struct {
 }
 
 func run(ctx context.Context, o options) (int, error) {
-	root, err := moduleRoot()
+	root, err := benchkit.ModuleRoot()
 	if err != nil {
 		return 1, err
 	}
@@ -129,11 +142,8 @@ func run(ctx context.Context, o options) (int, error) {
 
 	if o.caddyBin == "" {
 		o.caddyBin = filepath.Join(work, "caddy")
-		logf("building %s from ./cmd/caddy", o.caddyBin)
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", o.caddyBin, "./cmd/caddy")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return 1, fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, out)
+		if err := benchkit.BuildCaddy(ctx, root, o.caddyBin); err != nil {
+			return 1, err
 		}
 	}
 
@@ -143,26 +153,42 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	defer up.Close()
 
-	es, err := startCaddy(ctx, "ES256", o.caddyBin, work, up.addr, "", o.profile > 0)
+	es, err := startCaddy(ctx, caddySpec{name: "ES256"}, o.caddyBin, work, up.addr, o.profile > 0)
 	if err != nil {
 		return 1, err
 	}
 	defer es.close()
-	hs, err := startCaddy(ctx, "HS256", o.caddyBin, work, up.addr, newSecret(48), o.profile > 0)
+	hs, err := startCaddy(ctx, caddySpec{name: "HS256", jwtSecret: benchkit.NewSecret(48)}, o.caddyBin, work, up.addr, o.profile > 0)
 	if err != nil {
 		return 1, err
 	}
 	defer hs.close()
+	caddies := []*caddyProc{es, hs}
+	var red *benchkit.Redis
+	var rc *caddyProc // the ES256 Caddy storing in Redis
+	if o.redis {
+		if red, err = benchkit.StartRedis(ctx, filepath.Join(work, "redis")); err != nil {
+			return 1, err
+		}
+		defer red.Stop()
+		logf("%s on %s (AOF, appendfsync everysec)", red.Version(), red.Addr)
+		rc, err = startCaddy(ctx, caddySpec{name: "redis", storage: "storage redis " + red.URL()}, o.caddyBin, work, up.addr, o.profile > 0)
+		if err != nil {
+			return 1, err
+		}
+		defer rc.close()
+		caddies = append(caddies, rc)
+	}
 
-	for _, c := range []*caddyProc{es, hs} {
-		tok, err := obtainToken(c.issuer(), c.gh.URL, c.resource())
+	for _, c := range caddies {
+		tok, err := benchkit.Login(c.issuer(), c.gh.URL, c.resource())
 		if err != nil {
 			return 1, fmt.Errorf("caddy %s: login flow: %v\n%s", c.name, err, c.logTail())
 		}
-		if alg := jwtAlg(tok); alg != c.name {
+		if alg := benchkit.JWTAlg(tok.Access); alg != c.alg {
 			return 1, fmt.Errorf("caddy %s issued a %q token", c.name, alg)
 		}
-		c.token = tok
+		c.token = tok.Access
 		logf("caddy %s: issuer %s, token for %s obtained through the login flow", c.name, c.issuer(), c.resource())
 	}
 
@@ -180,6 +206,17 @@ func run(ctx context.Context, o options) (int, error) {
 			variant{Name: "route-HS256", Kind: "noauth", URL: hs.routeURL(), Caddy: hs, Token: hs.token})
 	}
 	other := map[*caddyProc]string{es: hs.token, hs: es.token}
+	if rc != nil {
+		// Both ES256, with different keys: the other's token must fail.
+		other[rc] = es.token
+		variants = append(variants, variant{Name: "gate-redis", Kind: "gate", URL: rc.gateURL(), Caddy: rc, Token: rc.token})
+		if o.controls {
+			variants = append(variants, variant{Name: "noauth-redis", Kind: "noauth", URL: rc.noAuthURL(), Caddy: rc, Token: rc.token})
+		}
+	}
+	if variants, err = selectVariants(variants, o.only); err != nil {
+		return 1, err
+	}
 	for _, v := range variants {
 		if err := checkVariant(v, other[v.Caddy]); err != nil {
 			return 1, fmt.Errorf("%s (%s): %v\n%s", v.Name, v.URL, err, v.Caddy.logTail())
@@ -187,13 +224,18 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	logf("every variant answers 200 with its token; gate and forward_auth answer 401 without it or with the other Caddy's token")
 
-	wc := wrkConfig{Bin: o.wrkBin, Threads: o.threads, Conns: o.conns, Duration: o.duration, Timeout: o.timeout,
-		Caddies: []*caddyProc{es, hs}}
+	wc := wrkConfig{Bin: o.wrkBin, Threads: o.threads, Conns: o.conns, Duration: o.duration, Timeout: o.timeout, Redis: red}
+	for _, c := range caddies {
+		wc.Procs.Caddy = append(wc.Procs.Caddy, c.PID())
+	}
+	if red != nil {
+		wc.Procs.Redis = []int{red.PID()}
+	}
 	measure := func(v variant, d time.Duration) (*wrkResult, error) {
 		wc.AuthorizationValue = "Bearer " + v.Token
 		for attempt := 0; ; attempt++ {
 			if o.maxForeign > 0 {
-				waitQuiet(ctx, wc.Caddies, o.maxForeign, o.quietWait)
+				benchkit.WaitQuiet(ctx, wc.Procs, o.maxForeign, o.quietWait)
 			}
 			res, err := runWrk(ctx, wc, v.URL, d)
 			if err != nil {
@@ -229,8 +271,12 @@ func run(ctx context.Context, o options) (int, error) {
 				return 1, err
 			}
 			results[v.Name] = append(results[v.Name], res)
-			logf("round %d/%d  %-20s %7.0f req/s  p50 %-9s p99 %-9s Caddy %3.0f µs/req  foreign CPU %s",
-				r, o.rounds, v.Name, res.RPS, fmtDur(res.P50), fmtDur(res.P99), res.caddyPerReq(), fmtShare(res.foreignShare()))
+			redis := ""
+			if red != nil {
+				redis = fmt.Sprintf("  Redis %.4f cmds/req (%s)", res.redisPerReq(), res.RedisCmds)
+			}
+			logf("round %d/%d  %-20s %7.0f req/s  p50 %-9s p99 %-9s Caddy %3.0f µs/req  foreign CPU %s%s",
+				r, o.rounds, v.Name, res.RPS, fmtDur(res.P50), fmtDur(res.P99), res.caddyPerReq(), fmtShare(res.foreignShare()), redis)
 		}
 	}
 	// A last check that nothing was revoked or expired under load.
@@ -241,6 +287,9 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 
 	rep := buildReport(ctx, o, root, variants, results)
+	if red != nil {
+		rep.Redis = fmt.Sprintf("%s on %s, AOF with appendfsync everysec, no RDB snapshots", red.Version(), red.Addr)
+	}
 	text := rep.markdown()
 	fmt.Print(text)
 	stamp := rep.Date.Format("2006-01-02")
@@ -273,19 +322,35 @@ func writeResult(o options, root, name, text string) error {
 	if o.noWrite {
 		return nil
 	}
-	dir := o.outDir
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(root, dir)
+	return benchkit.WriteResult(root, o.outDir, name, text)
+}
+
+// selectVariants keeps the variants -variants names, in their usual order.
+func selectVariants(all []variant, only string) ([]variant, error) {
+	if strings.TrimSpace(only) == "" {
+		return all, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	var names []string
+	for _, v := range all {
+		names = append(names, v.Name)
 	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		return err
+	want := map[string]bool{}
+	for _, n := range strings.Split(only, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("-variants: no variant %q (with these flags: %s)", n, strings.Join(names, ", "))
+		}
+		want[n] = true
 	}
-	logf("written to %s", path)
-	return nil
+	var out []variant
+	for _, v := range all {
+		if want[v.Name] {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // checkVariant proves a variant does what it is measured for: 200 with the
@@ -374,27 +439,4 @@ func startUpstream() (*upstream, error) {
 	return &upstream{addr: l.Addr().String(), srv: srv}, nil
 }
 
-// moduleRoot is the directory of the module's go.mod (the bench must run
-// inside this repository).
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %v", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run from inside the caddy-mcp-oauth module (go run ./bench/gatebench)")
-	}
-	b, err := os.ReadFile(gomod)
-	if err != nil {
-		return "", err
-	}
-	if !strings.Contains(string(b), "module github.com/mcpoauth/caddy-mcp-oauth\n") {
-		return "", fmt.Errorf("%s is not caddy-mcp-oauth's go.mod", gomod)
-	}
-	return filepath.Dir(gomod), nil
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
+func logf(format string, args ...any) { benchkit.Logf(format, args...) }

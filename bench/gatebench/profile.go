@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
 )
 
 // profileVariants loads each variant with wrk while Caddy's admin endpoint
@@ -21,7 +21,7 @@ func profileVariants(ctx context.Context, o options, wc wrkConfig, variants []va
 		return "", err
 	}
 	bin := filepath.Join(dir, "caddy")
-	if err := copyFile(o.caddyBin, bin); err != nil {
+	if err := benchkit.CopyFile(o.caddyBin, bin); err != nil {
 		return "", err
 	}
 	var md strings.Builder
@@ -41,7 +41,7 @@ func profileVariants(ctx context.Context, o options, wc wrkConfig, variants []va
 		}
 		path := filepath.Join(dir, v.Name+".pprof")
 		if o.maxForeign > 0 {
-			waitQuiet(ctx, wc.Caddies, o.maxForeign, o.quietWait)
+			benchkit.WaitQuiet(ctx, wc.Procs, o.maxForeign, o.quietWait)
 		}
 		logf("profiling %s for %ds", v.Name, secs)
 		done := make(chan error, 1)
@@ -58,7 +58,7 @@ func profileVariants(ctx context.Context, o options, wc wrkConfig, variants []va
 			done <- err
 		}()
 		time.Sleep(500 * time.Millisecond)
-		perr := fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", v.Caddy.adminAddr(), secs), path)
+		perr := benchkit.FetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", v.Caddy.adminAddr(), secs), path)
 		if err := <-done; err != nil {
 			return "", err
 		}
@@ -82,46 +82,4 @@ func profileVariants(ctx context.Context, o options, wc wrkConfig, variants []va
 	}
 	logf("profiles in %s (go tool pprof %s %s/<variant>.pprof)", dir, bin, dir)
 	return md.String(), nil
-}
-
-func fetchProfile(ctx context.Context, url, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, b)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
 )
 
 type row struct {
@@ -22,6 +21,8 @@ type row struct {
 	MaxForeign    float64 // worst foreign CPU share of a run
 	Repeats       int     // runs discarded for foreign load
 	TotalRequests int64
+	RedisPerReq   float64               // median Redis commands per request (with -redis)
+	RedisCmds     benchkit.CommandStats // summed over the rounds
 }
 
 type ratio struct {
@@ -51,11 +52,12 @@ type report struct {
 	// the same Caddy's noauth and against its site without the gate.
 	Controls []ratio
 	Command  string
+	Redis    string // the Redis server, with -redis
 }
 
 func buildReport(ctx context.Context, o options, root string, variants []variant, results map[string][]*wrkResult) *report {
-	rep := &report{Date: time.Now(), Go: runtime.Version(), CPU: cpuModel(), Cores: runtime.NumCPU(), Opts: o,
-		Commit: gitDescribe(ctx, root), Wrk: wrkVersion(o.wrkBin)}
+	rep := &report{Date: time.Now(), Go: runtime.Version(), CPU: benchkit.CPUModel(), Cores: runtime.NumCPU(), Opts: o,
+		Commit: benchkit.GitDescribe(ctx, root), Wrk: wrkVersion(o.wrkBin)}
 	rep.Command = fmt.Sprintf("wrk -t%d -c%d -d%s --timeout %s --latency -H \"Authorization: Bearer <token>\" <url>",
 		o.threads, o.conns, wrkDuration(o.duration), wrkDuration(o.timeout))
 	byName := map[string]row{}
@@ -63,8 +65,10 @@ func buildReport(ctx context.Context, o options, root string, variants []variant
 		rs := results[v.Name]
 		r := row{Name: v.Name}
 		var p50, p99 []time.Duration
-		var cus, aus []float64
+		var cus, aus, rpr []float64
 		for _, x := range rs {
+			rpr = append(rpr, x.redisPerReq())
+			r.RedisCmds = r.RedisCmds.Add(x.RedisCmds)
 			r.RoundRPS = append(r.RoundRPS, x.RPS)
 			p50 = append(p50, x.P50)
 			p99 = append(p99, x.P99)
@@ -76,11 +80,17 @@ func buildReport(ctx context.Context, o options, root string, variants []variant
 		}
 		r.RPS, r.P50, r.P99 = median(r.RoundRPS), median(p50), median(p99)
 		r.CaddyUS, r.AllUS = median(cus), median(aus)
+		r.RedisPerReq = median(rpr)
 		rep.Rows = append(rep.Rows, r)
 		byName[v.Name] = r
 	}
-	mk := func(label, num, den string, target float64) ratio {
-		n, d := byName[num], byName[den]
+	// mk adds the ratio num/den to list when both were measured.
+	mk := func(list *[]ratio, label, num, den string, target float64) {
+		n, okN := byName[num]
+		d, okD := byName[den]
+		if !okN || !okD {
+			return
+		}
 		rt := ratio{Label: label, Num: num, Den: den, Value: n.RPS / d.RPS, Target: target}
 		var per []float64
 		for i := range n.RoundRPS {
@@ -94,21 +104,23 @@ func buildReport(ctx context.Context, o options, root string, variants []variant
 			}
 		}
 		rt.Paired = median(per)
-		return rt
+		*list = append(*list, rt)
 	}
 	for _, k := range []string{"ES256", "HS256"} {
-		rep.Ratios = append(rep.Ratios,
-			mk("gate-"+k+" / noauth", "gate-"+k, "noauth", targetVsNoAuth),
-			mk("gate-"+k+" / forward_auth-"+k, "gate-"+k, "forward_auth-"+k, targetVsForwardAuth))
+		mk(&rep.Ratios, "gate-"+k+" / noauth", "gate-"+k, "noauth", targetVsNoAuth)
+		mk(&rep.Ratios, "gate-"+k+" / forward_auth-"+k, "gate-"+k, "forward_auth-"+k, targetVsForwardAuth)
 	}
-	if o.controls {
-		rep.Controls = append(rep.Controls,
-			mk("gate-HS256 / noauth-HS256", "gate-HS256", "noauth-HS256", 0),
-			mk("gate-ES256 / route-ES256", "gate-ES256", "route-ES256", 0),
-			mk("gate-HS256 / route-HS256", "gate-HS256", "route-HS256", 0),
-			mk("noauth-HS256 / noauth", "noauth-HS256", "noauth", 0),
-			mk("route-ES256 / noauth", "route-ES256", "noauth", 0))
-	}
+	// The same gate on the Redis store and on the embedded one: a cache
+	// hit makes no Redis round trip, so it must keep the same throughput.
+	mk(&rep.Ratios, "gate-redis / gate-ES256", "gate-redis", "gate-ES256", targetRedisVsEmbedded)
+	mk(&rep.Ratios, "gate-redis / noauth", "gate-redis", "noauth", targetVsNoAuth)
+	mk(&rep.Controls, "gate-HS256 / noauth-HS256", "gate-HS256", "noauth-HS256", 0)
+	mk(&rep.Controls, "gate-ES256 / route-ES256", "gate-ES256", "route-ES256", 0)
+	mk(&rep.Controls, "gate-HS256 / route-HS256", "gate-HS256", "route-HS256", 0)
+	mk(&rep.Controls, "noauth-HS256 / noauth", "noauth-HS256", "noauth", 0)
+	mk(&rep.Controls, "route-ES256 / noauth", "route-ES256", "noauth", 0)
+	mk(&rep.Controls, "gate-redis / noauth-redis", "gate-redis", "noauth-redis", 0)
+	mk(&rep.Controls, "noauth-redis / noauth", "noauth-redis", "noauth", 0)
 	return rep
 }
 
@@ -131,12 +143,20 @@ func (rep *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "- Code: %s; Caddy v2.11.9 built with %s; plain http on 127.0.0.1, %s, log level WARN\n", rep.Commit, rep.Go, admin)
 	fmt.Fprintf(&b, "- Machine: %s, %d logical CPUs (shared by wrk, Caddy and the Go upstream)\n", rep.CPU, rep.Cores)
+	if rep.Redis != "" {
+		fmt.Fprintf(&b, "- Redis (`-redis`): the `redis` Caddy (ES256) has `storage redis` on %s; the others the embedded bolt store\n", rep.Redis)
+	}
 	fmt.Fprintf(&b, "- Load: `%s` (%s), %d rounds, variants interleaved in every round, %s warm-up each first\n",
 		rep.Command, rep.Wrk, o.rounds, wrkDuration(o.warmup))
 	fmt.Fprintf(&b, "- Every run: no \"Non-2xx or 3xx responses\", no socket errors; one access token per Caddy, so the gate serves it from its verification cache\n\n")
 
-	fmt.Fprintf(&b, "| variant | req/s | p50 | p99 | Caddy CPU/req | all CPU/req | req/s per round |\n")
-	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	redis := rep.Redis != ""
+	redisCol, redisSep := "", ""
+	if redis {
+		redisCol, redisSep = " Redis cmds/req |", " ---: |"
+	}
+	fmt.Fprintf(&b, "| variant | req/s | p50 | p99 | Caddy CPU/req | all CPU/req |%s req/s per round |\n", redisCol)
+	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: |%s --- |\n", redisSep)
 	foreign, repeats := 0.0, 0
 	for _, r := range rep.Rows {
 		repeats += r.Repeats
@@ -144,12 +164,27 @@ func (rep *report) markdown() string {
 		for _, x := range r.RoundRPS {
 			per = append(per, fmtInt(x))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f µs | %.0f µs | %s |\n", r.Name, fmtInt(r.RPS), fmtDur(r.P50), fmtDur(r.P99),
-			r.CaddyUS, r.AllUS, strings.Join(per, ", "))
+		cmds := ""
+		if redis {
+			cmds = fmt.Sprintf(" %.4f |", r.RedisPerReq)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f µs | %.0f µs |%s %s |\n", r.Name, fmtInt(r.RPS), fmtDur(r.P50), fmtDur(r.P99),
+			r.CaddyUS, r.AllUS, cmds, strings.Join(per, ", "))
 		foreign = max(foreign, r.MaxForeign)
 	}
 	fmt.Fprintf(&b, "\nAll columns but the last are medians over the rounds. CPU/req: CPU time (user+system) per request "+
-		"of the measured Caddy process, and of Caddy, the upstream and wrk together.\n")
+		"of the measured Caddy process, and of Caddy, the upstream, wrk (and Redis) together.\n")
+	if redis {
+		fmt.Fprintf(&b, "\nRedis commands (`INFO commandstats` before and after every run, the INFO calls themselves left out) "+
+			"during all the rounds of each variant. Only the `redis` Caddy talks to Redis, so under the other variants this is its idle background work:\n\n")
+		fmt.Fprintf(&b, "| variant | requests | Redis commands | per request | commands |\n")
+		fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | --- |\n")
+		for _, r := range rep.Rows {
+			n := r.RedisCmds.Total()
+			fmt.Fprintf(&b, "| %s | %s | %d | %.6f | %s |\n", r.Name, fmtInt(float64(r.TotalRequests)), n,
+				float64(n)/float64(max(r.TotalRequests, 1)), r.RedisCmds)
+		}
+	}
 
 	fmt.Fprintf(&b, "\n| ratio of req/s | of the medians | median per round | range per round | target | |\n")
 	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | --- |\n")
@@ -162,7 +197,7 @@ func (rep *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "\nThe verdict is on the ratio of the medians.\n")
 	if len(rep.Controls) > 0 {
-		fmt.Fprintf(&b, "\nControls (`noauth-HS256`: the HS256 Caddy's noauth site; `route-*`: the gate's site, `route /mcp* { reverse_proxy }`, without the gate):\n\n")
+		fmt.Fprintf(&b, "\nControls (`noauth-HS256`/`noauth-redis`: that Caddy's noauth site; `route-*`: the gate's site, `route /mcp* { reverse_proxy }`, without the gate):\n\n")
 		fmt.Fprintf(&b, "| ratio of req/s | of the medians | median per round | range per round |\n")
 		fmt.Fprintf(&b, "| --- | ---: | ---: | ---: |\n")
 		for _, r := range rep.Controls {
@@ -172,6 +207,10 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "\nVariants: `noauth` reverse_proxy only; `gate-*` `mcp_oauth_verify` then reverse_proxy; "+
 		"`forward_auth-*` forward_auth to the same Caddy's `/verify?resource=…` then reverse_proxy. "+
 		"ES256: generated keys; HS256: `jwt_secret`. Same upstream (a Go net/http server answering a %d-byte 200) for all.\n", len(upstreamBody))
+	if redis {
+		fmt.Fprintf(&b, "`gate-redis`: the gate on the ES256 Caddy whose store is Redis (the embedded-store ES256 gate is `gate-ES256`)"+
+			"; `noauth-redis` (with -controls): that Caddy's noauth site.\n")
+	}
 	fmt.Fprintf(&b, "\nOther load on the machine: at most %s of its CPU in any kept run (CPU time of processes outside the benchmark, plus steal); "+
 		"%d runs were repeated because other processes used more than %s.\n", fmtShare(foreign), repeats, fmtShare(o.maxForeign))
 	if foreign > max(o.maxForeign, 0.05) {
@@ -180,69 +219,10 @@ func (rep *report) markdown() string {
 	return b.String()
 }
 
-func median[T float64 | time.Duration](xs []T) T {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func fmtInt(x float64) string {
-	s := fmt.Sprintf("%.0f", x)
-	var out []byte
-	for i := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
-	case d < time.Second:
-		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	}
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
-}
-
-// gitDescribe names the measured code: the commit, and whether the
-// working tree differed from it.
-func gitDescribe(ctx context.Context, root string) string {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
-	if err != nil {
-		return "unknown commit"
-	}
-	s := "commit " + strings.TrimSpace(string(out))
-	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
-		s += " (with uncommitted changes in the working tree)"
-	}
-	return s
-}
+func median[T float64 | time.Duration](xs []T) T { return benchkit.Median(xs) }
+func fmtInt(x float64) string                    { return benchkit.FmtInt(x) }
+func fmtDur(d time.Duration) string              { return benchkit.FmtDur(d) }
+func fmtShare(x float64) string                  { return benchkit.FmtShare(x) }
 
 func wrkVersion(bin string) string {
 	out, _ := exec.Command(bin, "-v").CombinedOutput()

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
 )
 
 // wrkResult is what one wrk run reported.
@@ -19,8 +21,12 @@ type wrkResult struct {
 	Non2xx   int64 // "Non-2xx or 3xx responses"
 	SockErrs string
 	Raw      string
-	CPU      cpuUse // CPU time spent during the run
-	Repeats  int    // runs discarded before this one for foreign load
+	CPU      benchkit.CPUUse // CPU time spent during the run
+	Repeats  int             // runs discarded before this one for foreign load
+	// RedisCmds are the commands Redis processed during the run (with
+	// -redis), from every client: the Redis Caddy's gate and its
+	// background work.
+	RedisCmds benchkit.CommandStats
 }
 
 type wrkConfig struct {
@@ -28,7 +34,8 @@ type wrkConfig struct {
 	Threads, Conns     int
 	Duration, Timeout  time.Duration
 	AuthorizationValue string
-	Caddies            []*caddyProc // whose CPU time is accounted
+	Procs              benchkit.Procs  // whose CPU time is accounted
+	Redis              *benchkit.Redis // whose commands are counted (nil: none)
 }
 
 // runWrk runs wrk once against url and parses its report.
@@ -44,20 +51,57 @@ func runWrk(ctx context.Context, cfg wrkConfig, url string, d time.Duration) (*w
 		args = append(args, "-H", "Authorization: "+cfg.AuthorizationValue)
 	}
 	args = append(args, url)
-	before, start := takeCPUSnap(cfg.Caddies), time.Now()
+	var cmdsBefore benchkit.CommandStats
+	if cfg.Redis != nil {
+		var err error
+		if cmdsBefore, err = cfg.Redis.CommandStats(); err != nil {
+			return nil, err
+		}
+	}
+	before, start := benchkit.TakeCPU(cfg.Procs), time.Now()
 	cmd := exec.CommandContext(ctx, cfg.Bin, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("wrk %s: %v\n%s", url, err, out)
 	}
 	wrkCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	cpu := takeCPUSnap(cfg.Caddies).since(before, wrkCPU, time.Since(start))
+	cpu := benchkit.TakeCPU(cfg.Procs).Since(before, wrkCPU, time.Since(start))
 	res, err := parseWrk(string(out))
 	if err != nil {
 		return nil, err
 	}
 	res.CPU = cpu
+	if cfg.Redis != nil {
+		after, err := cfg.Redis.CommandStats()
+		if err != nil {
+			return nil, err
+		}
+		res.RedisCmds = after.Sub(cmdsBefore)
+	}
 	return res, nil
+}
+
+// caddyPerReq is the measured Caddy's CPU time per request, in µs.
+func (r *wrkResult) caddyPerReq() float64 {
+	return benchkit.PerReq(r.CPU.Caddy, r.Requests)
+}
+
+// allPerReq is the CPU time per request of Caddy, the upstream (this
+// process), Redis and wrk together, in µs.
+func (r *wrkResult) allPerReq() float64 {
+	return benchkit.PerReq(r.CPU.Caddy+r.CPU.Self+r.CPU.Redis+r.CPU.Load, r.Requests)
+}
+
+// foreignShare is the CPU time other processes used during the run, as a
+// share of the whole machine.
+func (r *wrkResult) foreignShare() float64 { return r.CPU.ForeignShare() }
+
+// redisPerReq is the number of Redis commands per request during the run.
+func (r *wrkResult) redisPerReq() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.RedisCmds.Total()) / float64(r.Requests)
 }
 
 // wrkDuration writes d as wrk reads it: an integer with a unit.

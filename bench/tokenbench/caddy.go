@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
+)
+
+// caddyfileTmpl is one instance: the authorization server alone, in plain
+// http on loopback. Instances that share an issuer (several behind one
+// public name) serve it on their own origin with the issuer of the first.
+var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
+{{- if .Admin}}
+	admin {{.Admin}}
+{{- else}}
+	admin off
+{{- end}}
+	auto_https off
+	grace_period 1s
+	log {
+		level WARN
+	}
+	mcp_oauth {
+		issuer {{.Issuer}}
+{{- if .Storage}}
+		{{.Storage}}
+{{- end}}
+		github {
+			client_id {{.GHClientID}}
+			client_secret {env.BENCH_GH_SECRET}
+			allowed_users alice
+			web_url {{.GitHub}}
+			api_url {{.GitHub}}
+		}
+	}
+}
+
+{{.Origin}} {
+	bind 127.0.0.1
+	mcp_oauth_server
+}
+`))
+
+// instance is one Caddy serving the authorization server.
+type instance struct {
+	*benchkit.Caddy
+	name      string
+	issuer    string // its own origin unless it shares another's issuer
+	storage   string // the storage line; empty: the embedded bolt store
+	gh        *benchkit.GitHub
+	admin     bool
+	port      int
+	adminPort int
+}
+
+func (in *instance) origin() string    { return fmt.Sprintf("http://127.0.0.1:%d", in.port) }
+func (in *instance) adminAddr() string { return fmt.Sprintf("127.0.0.1:%d", in.adminPort) }
+
+// boltPath is where the embedded store keeps its file by default: under
+// Caddy's data directory ($XDG_DATA_HOME/caddy).
+func (in *instance) boltPath() string {
+	return filepath.Join(in.Home, "data", "caddy", "mcp_oauth", "mcp_oauth.db")
+}
+
+// startInstance starts a Caddy. With shared set it is another instance of
+// shared's authorization server: same issuer, same GitHub app, same store
+// (which must then be Redis).
+func startInstance(ctx context.Context, name, bin, dir, storage string, gh *benchkit.GitHub, shared *instance, admin bool) (*instance, error) {
+	in := &instance{name: name, storage: storage, gh: gh, admin: admin}
+	var err error
+	in.Caddy, err = benchkit.StartCaddy(ctx, benchkit.CaddyConfig{
+		Name: name, Bin: bin, Dir: dir, Ports: 2,
+		Caddyfile: func(ports []int) (string, error) {
+			in.port, in.adminPort = ports[0], ports[1]
+			in.issuer = in.origin()
+			if shared != nil {
+				in.issuer = shared.issuer
+			} else {
+				gh.SetCallbackURL(in.issuer + "/callback")
+			}
+			data := map[string]any{"Issuer": in.issuer, "Origin": in.origin(), "Storage": storage,
+				"GitHub": gh.URL, "GHClientID": gh.ClientID(), "Admin": ""}
+			if admin {
+				data["Admin"] = in.adminAddr()
+			}
+			var b strings.Builder
+			err := caddyfileTmpl.Execute(&b, data)
+			return b.String(), err
+		},
+		Ready: func([]int) string { return in.origin() + "/.well-known/oauth-authorization-server" },
+		Env:   []string{"BENCH_GH_SECRET=" + gh.ClientSecret()},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
