@@ -82,6 +82,13 @@ type App struct {
 	// (MCP server URLs) tokens may be issued for. Default: any https URL.
 	Resources []string `json:"resources,omitempty"`
 
+	// RegistrationLimit is how many client registrations one client
+	// address (Caddy's client_ip, so trusted_proxies applies) may make per
+	// minute on each instance; beyond it /register answers 429. -1: no
+	// limit. Default: 120 (hosted MCP clients register from shared
+	// addresses).
+	RegistrationLimit string `json:"registration_limit,omitempty"`
+
 	// RedirectSchemes are private-use URI schemes accepted in redirect
 	// URIs besides https, loopback http and reverse-DNS schemes (which are
 	// always accepted). Default: ["cursor"].

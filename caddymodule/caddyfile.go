@@ -35,6 +35,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		code_lifetime          <duration>
 //		refresh_grace          <duration>
 //		consent_lifetime       <duration>
+//		registration_limit     <per minute|-1>
 //		scopes                 <scope...>
 //		default_scope          <scope...>
 //		resources              <url...>
@@ -60,6 +61,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"access_token_lifetime": &a.AccessTokenLifetime, "refresh_token_lifetime": &a.RefreshTokenLifetime,
 		"client_lifetime": &a.ClientLifetime, "code_lifetime": &a.CodeLifetime,
 		"refresh_grace": &a.RefreshGrace, "consent_lifetime": &a.ConsentLifetime,
+		"registration_limit": &a.RegistrationLimit,
 	}
 	lists := map[string]*[]string{"scopes": &a.Scopes, "resources": &a.Resources, "redirect_schemes": &a.RedirectSchemes}
 	for d.NextBlock(0) {

@@ -55,6 +55,13 @@ func (a *App) config() (oauthcore.Config, error) {
 		}
 		*d.dst = v
 	}
+	if v := s(a.RegistrationLimit); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 || n == 0 {
+			return cfg, fmt.Errorf("mcp_oauth: registration_limit %q must be a positive number of registrations per minute, or -1 for none", v)
+		}
+		cfg.RegistrationLimit = n
+	}
 	// The original's CLIENT_LIFETIME=0 means "never expires"; oauthcore
 	// spells that as a negative lifetime, zero being "use the default".
 	if s(a.ClientLifetime) != "" && cfg.ClientLifetime == 0 {

@@ -39,15 +39,20 @@ func (h *ServerHandler) Provision(ctx caddy.Context) error {
 
 // ServeHTTP serves our endpoints and passes everything else on.
 func (h *ServerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if ep := h.server.Handler(r.URL.Path); ep != nil {
-		ep(w, r)
-		return nil
+	ep := h.server.Handler(r.URL.Path)
+	if ep == nil {
+		if _, ok := oauthcore.ManagePath(r.URL.Path); !ok {
+			return next.ServeHTTP(w, r)
+		}
+		ep = h.server.ServeHTTP
 	}
-	if _, ok := oauthcore.ManagePath(r.URL.Path); ok {
-		h.server.ServeHTTP(w, r)
-		return nil
+	// Per-address limits use the address Caddy resolved, which honours
+	// trusted_proxies: a client cannot reset them with X-Forwarded-For.
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		r = r.WithContext(oauthcore.WithClientIP(r.Context(), ip))
 	}
-	return next.ServeHTTP(w, r)
+	ep(w, r)
+	return nil
 }
 
 // Interface guards

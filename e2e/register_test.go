@@ -190,3 +190,23 @@ func TestRegistrationLimits_DR02_DR03_DR05_DR08_CL05(t *testing.T) {
 		wantStatus(t, "chosen credentials at /introspect", e.introspect(c, "x"), http.StatusUnauthorized, "invalid_client")
 	})
 }
+
+// TestRegistrationRateLimit_DR01: one address may register
+// registration_limit clients a minute; the next gets 429 with Retry-After,
+// and a spoofed X-Forwarded-For from an untrusted peer does not reset the
+// count (Caddy's client_ip ignores it without trusted_proxies).
+func TestRegistrationRateLimit_DR01(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, caddyConfig{Extra: []string{"registration_limit 5"}})
+	for i := 0; i < 5; i++ {
+		e.newClient(public)
+	}
+	r := e.register(clientMeta(public))
+	wantStatus(t, "DR-01 sixth registration", r, http.StatusTooManyRequests, "slow_down")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("DR-01: 429 without Retry-After")
+	}
+	req := e.jsonRequest(http.MethodPost, "/register", clientMeta(public), "")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	wantStatus(t, "DR-01 with a spoofed X-Forwarded-For", e.do(e.api, req), http.StatusTooManyRequests, "slow_down")
+}

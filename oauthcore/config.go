@@ -52,6 +52,10 @@ type Config struct {
 	// MaxRedirectURIs and MaxRegistrationBytes bound registrations.
 	MaxRedirectURIs      int
 	MaxRegistrationBytes int64
+	// RegistrationLimit is how many registrations one client address may
+	// make per minute (per instance); negative: no limit. Hosted MCP
+	// clients register from shared egress addresses, so it is generous.
+	RegistrationLimit int
 
 	GitHub GitHubConfig
 }
@@ -102,6 +106,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxRegistrationBytes == 0 {
 		c.MaxRegistrationBytes = 16 << 10
+	}
+	if c.RegistrationLimit == 0 {
+		c.RegistrationLimit = 120
 	}
 	if c.GitHub.WebURL == "" {
 		c.GitHub.WebURL = "https://github.com"

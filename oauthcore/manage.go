@@ -47,7 +47,7 @@ func (s *Server) authenticateManagement(r *http.Request, id string) (*Client, st
 	}
 	c, rat, err := s.checkRegistrationToken(r, id)
 	if err != nil {
-		s.ratFailures.fail(id, now)
+		s.ratFailures.add(id, now)
 	}
 	return c, rat, err
 }

@@ -184,6 +184,10 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cors(w.Header())
+	if err := s.registrationAllowed(r); err != nil {
+		s.fail(w, r, "register", "", err)
+		return
+	}
 	reg, err := s.parseRegistration(w, r)
 	if err != nil {
 		s.fail(w, r, "register", "", err)
@@ -196,6 +200,22 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w.Header())
 	writeJSON(w, http.StatusCreated, resp)
+}
+
+// registrationAllowed counts the request against its client address's
+// registrations this minute (RFC 7591 §3 allows rate limits; DR-01): an
+// open endpoint must not let one client fill the store.
+func (s *Server) registrationAllowed(r *http.Request) error {
+	if s.cfg.RegistrationLimit < 0 {
+		return nil
+	}
+	ip, now := clientIP(r), s.now()
+	if blocked, wait := s.registrations.blocked(ip, now); blocked {
+		return &Error{Code: "slow_down", Description: "too many registrations from this address; retry later",
+			Status: http.StatusTooManyRequests, RetryAfter: int(wait.Seconds()) + 1}
+	}
+	s.registrations.add(ip, now)
+	return nil
 }
 
 // Register validates and stores a new client and returns the RFC 7591

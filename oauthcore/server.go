@@ -40,8 +40,10 @@ type Server struct {
 	routes   map[string]http.HandlerFunc
 	verifier *Verifier
 	allow    *allowList
-	// ratFailures throttles guessing of registration access tokens.
-	ratFailures *throttle
+	// ratFailures throttles guessing of registration access tokens;
+	// registrations bounds registrations per client address (DR-01).
+	ratFailures   *throttle
+	registrations *throttle
 	// faGates caches the gates of the ForwardAuth endpoint by resource,
 	// faQueries by the query string of the auth URL.
 	faGates     sync.Map
@@ -74,6 +76,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	s.allow = newAllowList(cfg.GitHub.AllowedUsers)
 	s.ratFailures = newThrottle(20, time.Minute)
+	s.registrations = newThrottle(cfg.RegistrationLimit, time.Minute)
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: s.now}
 	if len(cfg.JWTSecret) > 0 {
 		s.tokens.secret = cfg.JWTSecret

@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// throttle counts failures per key in fixed one-minute windows and reports
-// when a key has failed too often. It guards the RFC 7592 endpoint against
-// guessing registration access tokens (O21 §7.7, MG-07). It is per process:
-// with several instances the bound is per instance, which still makes
-// guessing a 256-bit token hopeless and only slows legitimate retries.
+// throttle counts events per key in fixed windows and reports when a key
+// has had too many. It guards the RFC 7592 endpoint against guessing
+// registration access tokens (O21 §7.7, MG-07), counting failures per
+// client, and open registration against floods (DR-01), counting
+// registrations per client address. It is per process: with several
+// instances the bound is per instance.
 type throttle struct {
 	mu      sync.Mutex
 	limit   int
@@ -27,7 +28,7 @@ func newThrottle(limit int, window time.Duration) *throttle {
 	return &throttle{limit: limit, window: window, maxKeys: 10000, counts: map[string]*failWindow{}}
 }
 
-// blocked reports whether key has used up its failures in this window, and
+// blocked reports whether key has used up its events in this window, and
 // how long until it may try again.
 func (t *throttle) blocked(key string, now time.Time) (bool, time.Duration) {
 	t.mu.Lock()
@@ -42,8 +43,8 @@ func (t *throttle) blocked(key string, now time.Time) (bool, time.Duration) {
 	return true, w.start.Add(t.window).Sub(now)
 }
 
-// fail records one failure for key.
-func (t *throttle) fail(key string, now time.Time) {
+// add records one event for key.
+func (t *throttle) add(key string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w := t.counts[key]

@@ -13,7 +13,7 @@ func TestThrottle(t *testing.T) {
 		if b, _ := th.blocked("c", now); b {
 			t.Fatalf("blocked after %d failures", i)
 		}
-		th.fail("c", now)
+		th.add("c", now)
 	}
 	if b, wait := th.blocked("c", now.Add(10*time.Second)); !b || wait != 50*time.Second {
 		t.Fatalf("blocked=%v wait=%v after the limit", b, wait)
@@ -31,7 +31,7 @@ func TestThrottleBounded(t *testing.T) {
 	th.maxKeys = 100
 	now := time.Unix(1000, 0)
 	for i := 0; i < 1000; i++ {
-		th.fail(fmt.Sprint(i), now)
+		th.add(fmt.Sprint(i), now)
 	}
 	if len(th.counts) > 100 {
 		t.Fatalf("%d keys kept, want at most 100", len(th.counts))

@@ -26,6 +26,8 @@ var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 	}
 	mcp_oauth {
 		issuer {{.Issuer}}
+		# the benchmark registers thousands of clients from one address
+		registration_limit -1
 {{- if .Storage}}
 		{{.Storage}}
 {{- end}}
