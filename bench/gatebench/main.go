@@ -30,9 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -327,30 +325,7 @@ func writeResult(o options, root, name, text string) error {
 
 // selectVariants keeps the variants -variants names, in their usual order.
 func selectVariants(all []variant, only string) ([]variant, error) {
-	if strings.TrimSpace(only) == "" {
-		return all, nil
-	}
-	var names []string
-	for _, v := range all {
-		names = append(names, v.Name)
-	}
-	want := map[string]bool{}
-	for _, n := range strings.Split(only, ",") {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
-		}
-		if !slices.Contains(names, n) {
-			return nil, fmt.Errorf("-variants: no variant %q (with these flags: %s)", n, strings.Join(names, ", "))
-		}
-		want[n] = true
-	}
-	var out []variant
-	for _, v := range all {
-		if want[v.Name] {
-			out = append(out, v)
-		}
-	}
-	return out, nil
+	return benchkit.SelectNamed(all, func(v variant) string { return v.Name }, only)
 }
 
 // checkVariant proves a variant does what it is measured for: 200 with the

@@ -20,14 +20,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -340,31 +338,5 @@ func finalCheck(hc *http.Client, variants []*variant) error {
 
 // selectVariants keeps the variants -variants names, in their usual order.
 func selectVariants(all []*variant, only string) ([]*variant, error) {
-	if strings.TrimSpace(only) == "" {
-		return all, nil
-	}
-	var names []string
-	for _, v := range all {
-		names = append(names, v.Name)
-	}
-	want := map[string]bool{}
-	for _, n := range strings.Split(only, ",") {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
-		}
-		if !slices.Contains(names, n) {
-			return nil, fmt.Errorf("-variants: no variant %q (there are %s)", n, strings.Join(names, ", "))
-		}
-		want[n] = true
-	}
-	var out []*variant
-	for _, v := range all {
-		if want[v.Name] {
-			out = append(out, v)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("-variants: nothing selected")
-	}
-	return out, nil
+	return benchkit.SelectNamed(all, func(v *variant) string { return v.Name }, only)
 }

@@ -182,3 +182,33 @@ func FSType(dir string) string {
 	}
 	return desc
 }
+
+// SelectNamed keeps the items whose names the comma-separated list only
+// names, in their usual order; an empty list keeps all. An unknown name is
+// an error listing the known ones.
+func SelectNamed[T any](all []T, name func(T) string, only string) ([]T, error) {
+	if strings.TrimSpace(only) == "" {
+		return all, nil
+	}
+	var names []string
+	for _, v := range all {
+		names = append(names, name(v))
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(only, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("-variants: no variant %q (there are %s)", n, strings.Join(names, ", "))
+		}
+		want[n] = true
+	}
+	var out []T
+	for _, v := range all {
+		if want[name(v)] {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
