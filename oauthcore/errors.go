@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Error is an OAuth protocol error as RFC 6749 §5.2 shapes it. Description is
@@ -47,6 +48,18 @@ func invalidGrant(desc string) *Error   { return newError(400, "invalid_grant", 
 func invalidClient(desc string) *Error {
 	// RFC 6749 §5.2: 401 with a challenge for the scheme the client may use.
 	return &Error{Code: "invalid_client", Description: desc, Status: 401, Challenge: `Basic realm="oauth"`}
+}
+
+// tooManyRequests is the one answer to every rate limit: 429 (RFC 6585
+// §4) with Retry-After, and the body {"error":"slow_down"} (the IANA OAuth
+// error code for "you are calling too often", RFC 8628 §3.5) with a
+// description of what was limited.
+func tooManyRequests(desc string, wait time.Duration) *Error {
+	secs := int((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{Code: "slow_down", Description: desc, Status: http.StatusTooManyRequests, RetryAfter: secs}
 }
 
 // unavailable wraps a storage or upstream failure. The cause goes to the log.

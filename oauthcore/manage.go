@@ -42,8 +42,7 @@ func bearerToken(r *http.Request) (string, bool) {
 func (s *Server) authenticateManagement(r *http.Request, id string) (*Client, string, error) {
 	now := s.now()
 	if blocked, wait := s.ratFailures.blocked(id, now); blocked {
-		return nil, "", &Error{Code: "slow_down", Description: "too many failed attempts for this client; retry later",
-			Status: http.StatusTooManyRequests, RetryAfter: int(wait.Seconds()) + 1}
+		return nil, "", tooManyRequests("too many failed attempts for this client; retry later", wait)
 	}
 	c, rat, err := s.checkRegistrationToken(r, id)
 	if err != nil {

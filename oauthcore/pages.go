@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"strconv"
 )
 
 // pageStyle is the only styling of our pages. CSP allows exactly this block
@@ -93,7 +94,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, step, clientI
 	e := AsError(err)
 	s.logFailure(r, step, clientID, e)
 	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", "2")
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	renderPage(w, e.Status, pageData{Title: "Sign-in cannot continue", Code: e.Code, Description: e.Description})
 }

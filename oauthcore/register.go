@@ -211,8 +211,7 @@ func (s *Server) registrationAllowed(r *http.Request) error {
 	}
 	ip, now := clientIP(r), s.now()
 	if blocked, wait := s.registrations.blocked(ip, now); blocked {
-		return &Error{Code: "slow_down", Description: "too many registrations from this address; retry later",
-			Status: http.StatusTooManyRequests, RetryAfter: int(wait.Seconds()) + 1}
+		return tooManyRequests("too many registrations from this address; retry later", wait)
 	}
 	s.registrations.add(ip, now)
 	return nil
