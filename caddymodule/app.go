@@ -89,9 +89,13 @@ type App struct {
 	// addresses).
 	RegistrationLimit string `json:"registration_limit,omitempty"`
 
-	// RedirectSchemes are private-use URI schemes accepted in redirect
-	// URIs besides https, loopback http and reverse-DNS schemes (which are
-	// always accepted). Default: ["cursor"].
+	// RedirectSchemes, when set, is the allow-list of private-use URI
+	// schemes (RFC 8252 §7.1) that redirect URIs may use, reverse-DNS ones
+	// included; https and loopback http are always accepted. Default:
+	// unset, which accepts any syntactically valid private-use scheme
+	// (vscode, claude, cursor, com.example.app ...) except the dangerous
+	// ones (javascript, data, file, vbscript, blob, about, ws, wss, ftp ...),
+	// which are refused even when listed.
 	RedirectSchemes []string `json:"redirect_schemes,omitempty"`
 
 	// GitHub configures the upstream identity provider.

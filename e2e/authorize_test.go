@@ -294,7 +294,7 @@ func TestUnapprovedClientErrorsStayLocal_AZ04(t *testing.T) {
 	c := e.newClient(public, "https://phish.test/cb")
 	b := e.newBrowser()
 	for name, mod := range map[string]func(url.Values){
-		"scope=bogus":           func(q url.Values) { q.Set("scope", "bogus") },
+		"code_challenge short":  func(q url.Values) { q.Set("code_challenge", "short") },
 		"response_type=token":   func(q url.Values) { q.Set("response_type", "token") },
 		"no code_challenge":     func(q url.Values) { q.Del("code_challenge") },
 		"resource=javascript:x": func(q url.Values) { q.Set("resource", "javascript:x") },

@@ -30,7 +30,8 @@ func basicHeader(scheme, id, secret string) string {
 }
 
 // TestClientAuthentication_CL01_CL02_CL06: confidential clients must
-// present their secret in their registered transport; Basic is parsed
+// present their secret, in exactly one transport (Basic or the body,
+// whichever they registered); Basic is parsed
 // leniently where RFC 6749 says so and strictly elsewhere; failures look
 // the same whatever the cause and do not burn the code.
 func TestClientAuthentication_CL01_CL02_CL06(t *testing.T) {
@@ -56,7 +57,7 @@ func TestClientAuthentication_CL01_CL02_CL06(t *testing.T) {
 		auth string
 	}{
 		{"CL-01 basic client without a secret", withForm(map[string]string{"client_id": bc.ID}), ""},
-		{"CL-01 basic client, secret in the body", withForm(map[string]string{"client_id": bc.ID, "client_secret": bc.Secret}), ""},
+		{"CL-01 basic client, wrong secret in the body", withForm(map[string]string{"client_id": bc.ID, "client_secret": bc.Secret + "x"}), ""},
 		{"CL-01 Basic and a body secret together", withForm(map[string]string{"client_secret": bc.Secret}), basicHeader("Basic", bc.ID, bc.Secret)},
 		{"CL-01 wrong secret", codeForm(f), basicHeader("Basic", bc.ID, bc.Secret+"x")},
 		{"CL-02 Basic !!!", codeForm(f), "Basic !!!"},
@@ -83,12 +84,16 @@ func TestClientAuthentication_CL01_CL02_CL06(t *testing.T) {
 	encoded := fmt.Sprintf("%%%02X", bc.Secret[0]) + bc.Secret[1:]
 	wantStatus(t, "CL-02 percent-encoded secret", e.tokenWith(codeForm(f), basicHeader("BASIC", bc.ID, encoded)), http.StatusOK, "")
 
-	// A client_secret_post client must use the body, a public client must
-	// present no secret.
+	// A confidential client may use either transport whatever it
+	// registered (issue 7: Codex registers post and sends Basic); a public
+	// client must present no secret.
 	pf := e.newBrowser().login(pc, nil)
-	wantStatus(t, "CL-01 post client using Basic", e.tokenWith(codeForm(pf), basicHeader("Basic", pc.ID, pc.Secret)), http.StatusUnauthorized, "invalid_client")
 	wantStatus(t, "CL-01 post client without a secret", e.tokenWith(withID(codeForm(pf), pc.ID), ""), http.StatusUnauthorized, "invalid_client")
+	wantStatus(t, "post client using Basic", e.tokenWith(codeForm(pf), basicHeader("Basic", pc.ID, pc.Secret)), http.StatusOK, "")
+	pf = e.newBrowser().login(pc, nil)
 	wantStatus(t, "post client, secret in the body", e.call(pc, "/token", codeForm(pf)), http.StatusOK, "")
+	bf := b.login(bc, nil)
+	wantStatus(t, "basic client, secret in the body", e.tokenWith(withSecret(codeForm(bf), bc.ID, bc.Secret), ""), http.StatusOK, "")
 	uf := e.newBrowser().login(pub, nil)
 	form := withID(codeForm(uf), pub.ID)
 	form.Set("client_secret", "anything")
@@ -110,5 +115,11 @@ func TestClientAuthentication_CL01_CL02_CL06(t *testing.T) {
 
 func withID(form url.Values, id string) url.Values {
 	form.Set("client_id", id)
+	return form
+}
+
+func withSecret(form url.Values, id, secret string) url.Values {
+	form.Set("client_id", id)
+	form.Set("client_secret", secret)
 	return form
 }

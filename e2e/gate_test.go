@@ -196,7 +196,9 @@ func TestGateChallenges_RS04_MD03(t *testing.T) {
 
 	mcpRes := e.mcpURL("/github/mcp")
 	prm := mcpRes + "/.well-known/oauth-protected-resource"
-	bare := `Bearer resource_metadata="` + prm + `"`
+	// Issue 7: the challenge names the default scope, so a client asks for
+	// a scope this server grants.
+	bare := `Bearer resource_metadata="` + prm + `", scope="mcp"`
 	if got := wantChallenge(t, "RS-04 no token", e.mcpPost("/github/mcp", ""), http.StatusUnauthorized); got != bare {
 		t.Errorf("RS-04 no token: WWW-Authenticate %q, want %q (no error= without a token)", got, bare)
 	}

@@ -25,7 +25,6 @@ func TestRegistrationRedirectURIMatrix_RU03_RU04_RU05_RU06(t *testing.T) {
 		"javascript:alert(1)", "data:text/html,x", "DATA:text/html,x", "file:///x", "vbscript:x", "blob:https://app.test/x",
 		"about:blank", "mailto:a@b.test", "ftp://app.test/cb", "ws://127.0.0.1/cb", "wss://app.test/cb",
 		"https://app.test/c\x00b", "https://app.test/c\u0085b", "https://app.test/cb\n", "urn:ietf:wg:oauth:2.0:oob",
-		"myapp:/cb", // private-use without a dot and not on the list
 		// RU-05: fragments.
 		"https://app.test/cb#x", "https://app.test/cb#",
 		// RU-06: wildcards, userinfo, relative, oversized.
@@ -46,6 +45,8 @@ func TestRegistrationRedirectURIMatrix_RU03_RU04_RU05_RU06(t *testing.T) {
 		"cursor://anysphere.cursor-mcp/oauth/callback", "com.example.app:/cb", "https://app.test/cb",
 		"https://app.test/cb?x=1", "http://127.0.0.1:33418/", "http://[::1]:8080/cb", "http://localhost:1234/cb",
 		"https://claude.ai/api/mcp/auth_callback", "HTTPS://app.test/cb",
+		// Any valid private-use scheme, reverse-DNS or not (issue 7).
+		"myapp:/cb", "vscode://vscode.github-authentication/did-authenticate", "claude://oauth/cb", "zed://oauth/cb",
 	}
 	for _, uri := range accepted {
 		r := e.register(map[string]any{"redirect_uris": []string{uri}, "token_endpoint_auth_method": "none"})
@@ -109,7 +110,11 @@ func TestRegistrationLimits_DR02_DR03_DR05_DR08_CL05(t *testing.T) {
 		wantStatus(t, "6 contacts", e.register(m), http.StatusBadRequest, "invalid_client_metadata")
 		m = clientMeta("")
 		m["scope"] = "admin"
-		wantStatus(t, "scope admin (AZ-10)", e.register(m), http.StatusBadRequest, "invalid_client_metadata")
+		// AZ-10: a registration cannot widen its scope; an unknown one is
+		// narrowed to the default (RFC 7591 §3.2.1), not refused.
+		if r := e.register(m); r.Status != http.StatusCreated || !strings.Contains(r.Body, `"scope":"mcp"`) {
+			t.Errorf("scope admin (AZ-10): got %d %s, want 201 with scope mcp", r.Status, r.Body)
+		}
 		m = clientMeta("")
 		m["logo_uri"] = "javascript:alert(1)"
 		wantStatus(t, "logo_uri javascript: (DR-04)", e.register(m), http.StatusBadRequest, "invalid_client_metadata")

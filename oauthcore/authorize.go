@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // maxStateBytes bounds the client's state before anything is stored (AZ-09).
@@ -83,7 +82,7 @@ func (s *Server) checkAuthorizeParams(p params, resources []string, c *Client, r
 	}
 	scope, ok := s.grantScope(c, p.get("scope"))
 	if !ok {
-		return fail("invalid_scope", "scope must be made of: "+c.Metadata.Scope)
+		return fail("invalid_scope", "this client registered the scope \""+c.Metadata.Scope+"\"; ask for part of it")
 	}
 	req.Scope = scope
 	res, err := s.resolveResource(resources)
@@ -92,28 +91,6 @@ func (s *Server) checkAuthorizeParams(p params, resources []string, c *Client, r
 	}
 	req.Resource = res
 	return nil
-}
-
-// grantScope returns the scope to grant: the request's, which must be part
-// of the client's registered scope, or that whole scope when none is asked.
-func (s *Server) grantScope(c *Client, requested string) (string, bool) {
-	allowed := strings.Fields(c.Metadata.Scope)
-	if requested == "" {
-		return c.Metadata.Scope, true
-	}
-	if len(requested) > maxFieldBytes {
-		return "", false
-	}
-	var out []string
-	for _, sc := range strings.Fields(requested) {
-		if !contains(allowed, sc) || !contains(s.cfg.Scopes, sc) {
-			return "", false
-		}
-		if !contains(out, sc) {
-			out = append(out, sc)
-		}
-	}
-	return strings.Join(out, " "), len(out) > 0
 }
 
 // resolveResource applies RFC 8707: at most one distinct resource (some

@@ -56,10 +56,12 @@ func readCredentials(r *http.Request, p params) (credentials, error) {
 	return credentials{id: id, secret: secret, method: AuthBasic}, nil
 }
 
-// authenticateClient enforces the client's registered
-// token_endpoint_auth_method: public clients present no secret,
-// confidential ones their secret in exactly their registered transport
-// (CL-01; the original never required the secret, S3).
+// authenticateClient authenticates the client the way its registration
+// allows: a public client presents no secret; a confidential one presents
+// its secret in exactly one transport, Basic or the body, whichever it
+// registered (RFC 6749 §2.3.1 lets the server accept both; clients such as
+// Codex register client_secret_post and send Basic). The secret itself is
+// never optional (CL-01; the original never required it, S3).
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p params) (*Client, error) {
 	cr, err := readCredentials(r, p)
 	if err != nil {
@@ -69,11 +71,14 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p para
 	if err != nil {
 		return nil, storeErr(err, authFailed())
 	}
-	if cr.method != c.Metadata.TokenEndpointAuthMethod {
-		return nil, authFailed()
-	}
 	if c.Public() {
+		if cr.method != AuthNone {
+			return nil, authFailed()
+		}
 		return c, nil
+	}
+	if cr.method == AuthNone {
+		return nil, authFailed()
 	}
 	if !hashMatches(cr.secret, c.SecretHash) {
 		return nil, authFailed()

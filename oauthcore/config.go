@@ -46,8 +46,9 @@ type Config struct {
 	// issued for. Empty: any absolute https (or loopback http) URL.
 	Resources []string
 
-	// PrivateSchemes are redirect-URI schemes allowed besides https,
-	// loopback http and reverse-DNS private-use schemes (RFC 8252 §7.1).
+	// PrivateSchemes, when set, restricts private-use redirect-URI schemes
+	// (RFC 8252 §7.1, reverse-DNS ones too) to those listed. Empty: any
+	// syntactically valid scheme but the denied ones.
 	PrivateSchemes []string
 	// MaxRedirectURIs and MaxRegistrationBytes bound registrations.
 	MaxRedirectURIs      int
@@ -97,9 +98,6 @@ func (c *Config) Defaults() {
 	}
 	if c.DefaultScope == "" {
 		c.DefaultScope = strings.Join(c.Scopes, " ")
-	}
-	if c.PrivateSchemes == nil {
-		c.PrivateSchemes = []string{"cursor"}
 	}
 	if c.MaxRedirectURIs == 0 {
 		c.MaxRedirectURIs = 10

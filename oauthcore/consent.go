@@ -100,9 +100,16 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, c *Client, 
 		name = "Unnamed client"
 	}
 	host, loopback := redirectHost(req.RedirectURI, c.Metadata.RedirectURIs)
+	var appScheme string
+	if u, err := url.Parse(req.RedirectURI); err == nil && isPrivateUseScheme(u) {
+		appScheme = strings.ToLower(u.Scheme)
+		if u.Host != "" {
+			host = appScheme + "://" + u.Host
+		}
+	}
 	s.log.InfoContext(r.Context(), "consent shown", "step", "authorize", "client_id", c.ID)
 	renderPage(w, http.StatusOK, pageData{Title: "Authorize " + name, Consent: &consentView{
-		ClientName: name, ClientID: c.ID, RedirectHost: host, Loopback: loopback,
+		ClientName: name, ClientID: c.ID, RedirectHost: host, AppScheme: appScheme, Loopback: loopback,
 		Scopes: strings.Fields(req.Scope), Resource: req.Resource, FlowID: flowID, CSRF: csrf,
 	}})
 }

@@ -42,12 +42,14 @@ type Gate struct {
 // at the resource URL plus the well-known suffix, which the gate answers.
 func (s *Server) NewGate(resource string, scopes []string, standardMetadata bool) *Gate {
 	origin, path := SplitResource(resource)
+	// The challenge and the metadata name what to ask for: the required
+	// scopes, or the default scope when none is required, so a client
+	// never requests a scope this server would not grant.
+	ask := s.cfg.challengeScope(scopes)
 	g := &Gate{Resource: resource, Scopes: scopes, origin: origin, path: path, issuer: s.cfg.Issuer,
-		inRoute: !standardMetadata, scopesJSON: scopes}
-	if len(scopes) > 0 {
-		g.scopeParam = `, scope="` + strings.Join(scopes, " ") + `"`
-	} else {
-		g.scopesJSON = s.cfg.Scopes
+		inRoute: !standardMetadata, scopesJSON: ask}
+	if len(ask) > 0 {
+		g.scopeParam = `, scope="` + strings.Join(ask, " ") + `"`
 	}
 	return g
 }
@@ -205,7 +207,8 @@ func (g *Gate) refuse(w http.ResponseWriter, err error, path string) {
 	status, body := http.StatusUnauthorized, `{"error":"invalid_token","error_description":"the access token is invalid, expired, revoked or not for this resource"}`
 	switch {
 	case errors.Is(err, errNoToken):
-		body = `{"error":"unauthorized","error_description":"an access token is required"}`
+		// RFC 6750 §3.1: a request without credentials gets no error code.
+		body = `{"error_description":"an access token is required"}`
 	case errors.Is(err, errQueryToken):
 		challenge += `, error="invalid_request"`
 		status, body = http.StatusBadRequest, `{"error":"invalid_request","error_description":"send the access token in the Authorization header, not the URL"}`

@@ -2,6 +2,7 @@ package oauthcore
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -11,21 +12,28 @@ import (
 func (s *Server) Metadata() map[string]any {
 	iss := s.cfg.Issuer
 	authMethods := []string{AuthNone, AuthPost, AuthBasic}
+	// offline_access is accepted as a no-op (refresh tokens are always
+	// issued), so the authorization server may list it; resources never do.
+	scopes := s.cfg.Scopes
+	if !contains(scopes, scopeOfflineAccess) {
+		scopes = append(slices.Clip(scopes), scopeOfflineAccess)
+	}
 	m := map[string]any{
-		"issuer":                                        iss,
-		"authorization_endpoint":                        iss + pathAuthorize,
-		"token_endpoint":                                iss + pathToken,
-		"registration_endpoint":                         iss + pathRegister,
-		"revocation_endpoint":                           iss + pathRevoke,
-		"introspection_endpoint":                        iss + pathIntrospect,
-		"response_types_supported":                      []string{"code"},
-		"response_modes_supported":                      []string{"query"},
-		"grant_types_supported":                         []string{grantCode, grantRefresh},
-		"code_challenge_methods_supported":              []string{"S256"},
-		"token_endpoint_auth_methods_supported":         authMethods,
-		"revocation_endpoint_auth_methods_supported":    authMethods,
-		"introspection_endpoint_auth_methods_supported": authMethods,
-		"scopes_supported":                              s.cfg.Scopes,
+		"issuer":                                     iss,
+		"authorization_endpoint":                     iss + pathAuthorize,
+		"token_endpoint":                             iss + pathToken,
+		"registration_endpoint":                      iss + pathRegister,
+		"revocation_endpoint":                        iss + pathRevoke,
+		"introspection_endpoint":                     iss + pathIntrospect,
+		"response_types_supported":                   []string{"code"},
+		"response_modes_supported":                   []string{"query"},
+		"grant_types_supported":                      []string{grantCode, grantRefresh},
+		"code_challenge_methods_supported":           []string{"S256"},
+		"token_endpoint_auth_methods_supported":      authMethods,
+		"revocation_endpoint_auth_methods_supported": authMethods,
+		// Only confidential clients may introspect.
+		"introspection_endpoint_auth_methods_supported": []string{AuthPost, AuthBasic},
+		"scopes_supported": scopes,
 		// RFC 9207: every authorization response carries iss.
 		"authorization_response_iss_parameter_supported": true,
 		"resource_indicators_supported":                  true,

@@ -35,6 +35,7 @@ its name is what it says about itself. Approve only if you started this sign-in.
 <div class="card"><dl>
 <dt>Application</dt><dd>{{.ClientName}} <span class="muted">(<code>{{.ClientID}}</code>)</span></dd>
 <dt>After you approve, you are sent to</dt><dd id="redirect-host"><code>{{.RedirectHost}}</code></dd>
+{{if .AppScheme}}<dd class="muted" id="app-scheme">This is an app on this device: the sign-in goes to whichever app handles <code>{{.AppScheme}}:</code> links here.</dd>{{end}}
 {{if .Loopback}}<dd class="muted" id="loopback-warning">This is a program on your own computer (a loopback address). Any program running on this computer could receive the sign-in.</dd>{{end}}
 <dt>Access requested</dt><dd id="scopes">{{range .Scopes}}<code>{{.}}</code> {{end}}</dd>
 {{if .Resource}}<dt>For the server</dt><dd><code>{{.Resource}}</code></dd>{{end}}
@@ -57,11 +58,14 @@ type consentView struct {
 	ClientName   string
 	ClientID     string
 	RedirectHost string
-	Loopback     bool
-	Scopes       []string
-	Resource     string
-	FlowID       string
-	CSRF         string
+	// AppScheme names the private-use scheme when the redirect goes to a
+	// native app (RFC 8252 §7.1) rather than to a web address.
+	AppScheme string
+	Loopback  bool
+	Scopes    []string
+	Resource  string
+	FlowID    string
+	CSRF      string
 }
 
 // pageHeaders are set on every HTML page and on browser redirects: no

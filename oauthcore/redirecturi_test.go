@@ -6,7 +6,7 @@ import (
 )
 
 func TestCheckRedirectURI(t *testing.T) {
-	cfg := &Config{PrivateSchemes: []string{"cursor"}}
+	cfg := &Config{}
 	tests := []struct {
 		uri string
 		ok  bool
@@ -20,6 +20,18 @@ func TestCheckRedirectURI(t *testing.T) {
 		{"cursor://anysphere.cursor-mcp/oauth/callback", true},
 		{"com.example.app:/cb", true},
 		{"com.example.app://cb", true},
+		// Short private-use schemes real apps use (RFC 8252 §7.1 asks
+		// for reverse-DNS ones, but PKCE and consent protect the code).
+		{"vscode://vscode.github-authentication/did-authenticate", true},
+		{"claude://oauth/callback", true},
+		{"windsurf://codeium.windsurf/auth", true},
+		{"zed://oauth/callback", true},
+		{"myapp://callback", true},
+		{"myapp:callback", true},
+		{"1app://cb", false},
+		{"ws://app.test/cb", false},
+		{"blob:https://app.test/x", false},
+		{"about:blank", false},
 		// RU-03: http only on literal loopback hosts.
 		{"http://localhost.evil.test/cb", false},
 		{"http://127.0.0.1.evil.test/cb", false},
@@ -43,7 +55,6 @@ func TestCheckRedirectURI(t *testing.T) {
 		{"urn:ietf:wg:oauth:2.0:oob", false},
 		{"ftp://app.test/cb", false},
 		{"wss://app.test/cb", false},
-		{"myapp://callback", false},
 		// RU-05, RU-06.
 		{"https://app.test/cb#x", false},
 		{"https://*.app.test/cb", false},
@@ -60,6 +71,22 @@ func TestCheckRedirectURI(t *testing.T) {
 				t.Errorf("checkRedirectURI(%q) = %v, want ok=%v", tt.uri, err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestRedirectSchemesAllowList(t *testing.T) {
+	cfg := &Config{PrivateSchemes: []string{"cursor", "javascript"}}
+	for uri, ok := range map[string]bool{
+		"cursor://anysphere.cursor-mcp/oauth/callback": true,
+		"https://app.test/cb":                          true,
+		"http://127.0.0.1:9/cb":                        true,
+		"vscode://x/cb":                                false,
+		"com.example.app:/cb":                          false, // the list restricts reverse-DNS schemes too
+		"javascript:alert(1)":                          false, // denied even when listed
+	} {
+		if err := cfg.checkRedirectURI(uri); (err == nil) != ok {
+			t.Errorf("checkRedirectURI(%q) = %v, want ok=%v", uri, err, ok)
+		}
 	}
 }
 

@@ -61,15 +61,26 @@ func (s *Server) checkRefresh(p params, c *Client, g *Grant) (string, error) {
 	if err := checkTarget(p, g.Resource); err != nil {
 		return "", err
 	}
+	// RFC 6749 §6: a refresh may narrow the scope, never widen it; the
+	// client knows its grant, so anything outside it is refused.
+	// offline_access is ignored, as everywhere (refresh tokens are always
+	// issued).
 	scope := g.Scope
 	if req := p.get("scope"); req != "" {
 		granted := strings.Fields(g.Scope)
+		var out []string
 		for _, sc := range strings.Fields(req) {
+			if sc == scopeOfflineAccess || contains(out, sc) {
+				continue
+			}
 			if !contains(granted, sc) {
 				return "", newError(400, "invalid_scope", "scope may only be narrowed on refresh")
 			}
+			out = append(out, sc)
 		}
-		scope = strings.Join(strings.Fields(req), " ")
+		if len(out) > 0 {
+			scope = strings.Join(out, " ")
+		}
 	}
 	return scope, nil
 }

@@ -138,13 +138,12 @@ func (s *Server) defaultCapabilities(m *Metadata, scope string) error {
 	default:
 		return metadataErr("unsupported token_endpoint_auth_method " + m.TokenEndpointAuthMethod)
 	}
-	if scope == "" {
-		scope = s.cfg.DefaultScope
+	// RFC 7591 §3.2.1: the server may replace the requested scope; it is
+	// narrowed to what is configured, never a reason to refuse.
+	if len(scope) > maxFieldBytes {
+		return metadataErr("scope is longer than 2048 bytes")
 	}
-	if !s.cfg.hasScopes(scope) || len(scope) > maxFieldBytes {
-		return newError(400, "invalid_client_metadata", "scope must be made of: "+strings.Join(s.cfg.Scopes, " "))
-	}
-	m.Scope = strings.Join(strings.Fields(scope), " ")
+	m.Scope = s.cfg.registeredScope(scope)
 	return nil
 }
 
@@ -263,7 +262,7 @@ func (s *Server) registrationResponse(c *Client, secret, rat string) map[string]
 		"client_id_issued_at":        c.IssuedAt.Unix(),
 		"redirect_uris":              m.RedirectURIs,
 		"client_name":                nullable(m.ClientName),
-		"scope":                      m.Scope,
+		"scope":                      strings.Join(s.cfg.clientScopes(c), " "),
 		"grant_types":                m.GrantTypes,
 		"response_types":             m.ResponseTypes,
 		"token_endpoint_auth_method": m.TokenEndpointAuthMethod,

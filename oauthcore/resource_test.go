@@ -23,6 +23,15 @@ func TestResolveResource(t *testing.T) {
 		{"two different ones", open, []string{"https://x.test/a", "https://x.test/b"}, "", true},
 		{"fragment (RS-01)", open, []string{"https://x.test/mcp#x"}, "", true},
 		{"relative (RS-01)", open, []string{"mcp"}, "", true},
+		{"query", open, []string{"https://x.test/mcp?a=1"}, "", true},
+		{"empty query", open, []string{"https://x.test/mcp?"}, "", true},
+		{"empty fragment", open, []string{"https://x.test/mcp#"}, "", true},
+		{"dot segment", open, []string{"https://x.test/a/../mcp"}, "", true},
+		{"single dot", open, []string{"https://x.test/./mcp"}, "", true},
+		{"encoded dot segment", open, []string{"https://x.test/a/%2E%2E/mcp"}, "", true},
+		{"encoded slash", open, []string{"https://x.test/a%2Fb"}, "", true},
+		{"canonical form", open, []string{"HTTPS://X.Test:443/mcp/"}, "https://x.test/mcp", false},
+		{"one configured, canonicalised", &Server{cfg: Config{Resources: []string{"https://MCP.example.com:443/github/"}}}, nil, "https://mcp.example.com/github", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
