@@ -60,7 +60,7 @@ func TestForwardAuthVerify_RS03_RS04_RS05_JW06_JW09(t *testing.T) {
 	// Behind ForwardAuth the proxy gates every path of the MCP origin, so
 	// the metadata is served by the authorization server.
 	meta := e.issuer + "/verify/metadata?resource=" + url.QueryEscape(res)
-	want := `Bearer resource_metadata="` + meta + `"`
+	want := `Bearer resource_metadata="` + meta + `", scope="mcp"`
 	if got := wantChallenge(t, "RS-04 /verify without a token", r, http.StatusUnauthorized); got != want {
 		t.Errorf("RS-04 /verify without a token: WWW-Authenticate %q, want %q", got, want)
 	}

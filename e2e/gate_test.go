@@ -251,7 +251,7 @@ func TestGatePRMWellKnown_MD03_RS04(t *testing.T) {
 	e, up := newMCPEnv(t, caddyConfig{}, `mcp_oauth_verify /github/*
 	reverse_proxy /github/* {{UPSTREAM}}`)
 	mcpRes := e.mcpURL("/github/mcp")
-	want := `Bearer resource_metadata="` + e.mcpURL("/.well-known/oauth-protected-resource/github/mcp") + `"`
+	want := `Bearer resource_metadata="` + e.mcpURL("/.well-known/oauth-protected-resource/github/mcp") + `", scope="mcp"`
 	if got := wantChallenge(t, "RS-04 no token", e.mcpPost("/github/mcp", ""), http.StatusUnauthorized); got != want {
 		t.Errorf("RS-04: WWW-Authenticate %q, want %q", got, want)
 	}
@@ -281,7 +281,7 @@ func TestGatePRMRootResource_MD03(t *testing.T) {
 	t.Parallel()
 	e, _ := newMCPEnv(t, caddyConfig{}, `mcp_oauth_verify
 	reverse_proxy {{UPSTREAM}}`)
-	want := `Bearer resource_metadata="` + e.mcpURL("/.well-known/oauth-protected-resource/mcp") + `"`
+	want := `Bearer resource_metadata="` + e.mcpURL("/.well-known/oauth-protected-resource/mcp") + `", scope="mcp"`
 	if got := wantChallenge(t, "RS-04 no token", e.mcpPost("/mcp", ""), http.StatusUnauthorized); got != want {
 		t.Errorf("RS-04: WWW-Authenticate %q, want %q", got, want)
 	}
@@ -865,7 +865,7 @@ func TestGateHandlePath_CA05(t *testing.T) {
 	if _, claims := jwtParts(t, tok.Access); audOf(claims) != res {
 		t.Fatalf("aud %v, want %s", claims["aud"], res)
 	}
-	want := `Bearer resource_metadata="` + res + `/.well-known/oauth-protected-resource"`
+	want := `Bearer resource_metadata="` + res + `/.well-known/oauth-protected-resource", scope="mcp"`
 	if got := wantChallenge(t, "CA-05 no token", e.mcpPost("/mcp", ""), http.StatusUnauthorized); got != want {
 		t.Errorf("CA-05: WWW-Authenticate %q, want %q", got, want)
 	}
