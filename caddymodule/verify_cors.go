@@ -17,7 +17,9 @@ func (h *VerifyHandler) checkOrigin(w http.ResponseWriter, r *http.Request) bool
 	if !h.originAllowed(o, r) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"error":"forbidden","error_description":"this origin may not call this server"}`))
+		// RFC 6750 §3.1 has no code for a refused origin; the request is
+		// one this server does not accept, so invalid_request.
+		_, _ = w.Write([]byte(`{"error":"invalid_request","error_description":"this origin may not call this server"}`))
 		return false
 	}
 	hdr := w.Header()
@@ -30,6 +32,9 @@ func (h *VerifyHandler) checkOrigin(w http.ResponseWriter, r *http.Request) bool
 func (h *VerifyHandler) originAllowed(o string, r *http.Request) bool {
 	if h.anyOrigin || sameOrigin(o, r) {
 		return true
+	}
+	if len(h.AllowedOrigins) == 0 {
+		return isLoopbackOrigin(o)
 	}
 	for _, a := range h.AllowedOrigins {
 		if strings.EqualFold(a, o) {
@@ -55,4 +60,39 @@ func (h *VerifyHandler) preflight(w http.ResponseWriter) {
 	hdr.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID")
 	hdr.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// isLoopbackOrigin reports whether a browser Origin is http(s) on
+// localhost, 127.0.0.1 or [::1], with any port or none.
+func isLoopbackOrigin(o string) bool {
+	rest, ok := strings.CutPrefix(o, "http://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(o, "https://"); !ok {
+			return false
+		}
+	}
+	host := rest
+	if strings.HasPrefix(rest, "[::1]") {
+		host, rest = "[::1]", rest[len("[::1]"):]
+	} else if i := strings.IndexByte(rest, ':'); i >= 0 {
+		host, rest = rest[:i], rest[i:]
+	} else {
+		rest = ""
+	}
+	if host != "localhost" && host != "127.0.0.1" && host != "[::1]" {
+		return false
+	}
+	if rest == "" {
+		return true
+	}
+	port := rest[1:]
+	if rest[0] != ':' || port == "" || len(port) > 5 {
+		return false
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

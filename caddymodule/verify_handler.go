@@ -54,7 +54,11 @@ type VerifyHandler struct {
 	// call the MCP server; "*" allows any. Requests with an Origin header
 	// that is neither listed nor the server's own origin are refused with
 	// 403, which stops DNS-rebinding attacks on local servers. Requests
-	// without Origin (non-browser clients) are not affected.
+	// without Origin (non-browser clients) are not affected. Default
+	// (unset): the server's own origin and loopback origins
+	// (http or https on localhost, 127.0.0.1 or [::1], any port), where MCP
+	// Inspector and local tools run; a DNS-rebinding page never has a
+	// loopback Origin. When set, add those explicitly if you need them.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 
 	// MetadataRoute is set by the Caddyfile when it also routes the
@@ -107,7 +111,7 @@ func (h *VerifyHandler) Provision(ctx caddy.Context) error {
 	h.AllowedOrigins = splitList(repl, h.AllowedOrigins)
 	h.idHeader = headerOr(h.UserIDHeader, "X-User-Id")
 	h.nameHdr = headerOr(h.UserNameHeader, "X-User-Name")
-	h.stripped = []string{normalizeHeader(h.idHeader), normalizeHeader(h.nameHdr)}
+	h.stripped = append([]string{normalizeHeader(h.idHeader), normalizeHeader(h.nameHdr)}, spoofableHeaders...)
 	for _, o := range h.AllowedOrigins {
 		h.anyOrigin = h.anyOrigin || o == "*"
 	}
@@ -224,7 +228,22 @@ func placeholderValues(c *oauthcore.Claims) *[len(placeholderNames)]any {
 	return v
 }
 
+// spoofableHeaders are identity headers other gateways set, which an
+// upstream moved behind this gate may still trust: a client must never be
+// able to send them (normalized: lowercase, '-' for '_'). X-Auth-Token is
+// the original's: it carried the client's token itself, which MCP forbids
+// passing through, so the gate never sets it.
+var spoofableHeaders = []string{"x-auth-token", "x-forwarded-user", "x-forwarded-email",
+	"remote-user", "x-remote-user"}
+
+// spoofablePrefix covers oauth2-proxy's X-Auth-Request-User, -Email,
+// -Groups, -Access-Token ...
+const spoofablePrefix = "x-auth-request-"
+
 func (h *VerifyHandler) isIdentityHeader(name string) bool {
+	if len(name) >= len(spoofablePrefix) && equalFoldDash(name[:len(spoofablePrefix)], spoofablePrefix) {
+		return true
+	}
 	for _, s := range h.stripped {
 		if len(name) == len(s) && equalFoldDash(name, s) {
 			return true
