@@ -40,13 +40,22 @@ func bearerToken(r *http.Request) (string, bool) {
 // authenticateManagement loads the client if the request carries its
 // registration access token.
 func (s *Server) authenticateManagement(r *http.Request, id string) (*Client, string, error) {
-	now := s.now()
-	if blocked, wait := s.ratFailures.blocked(id, now); blocked {
-		return nil, "", tooManyRequests("too many failed attempts for this client; retry later", wait)
+	// Failures are counted per client address and client, and per address
+	// overall (MG-07): a guesser is slowed down, but nobody who saw a
+	// client id in an authorize URL can lock its owner out, since the
+	// owner calls from another address.
+	now, ip := s.now(), clientIP(r)
+	key := ip + "\x00" + id
+	if blocked, wait := s.ratFailures.blocked(key, now); blocked {
+		return nil, "", tooManyRequests("too many failed attempts for this client from this address; retry later", wait)
+	}
+	if blocked, wait := s.ratAddrFailures.blocked(ip, now); blocked {
+		return nil, "", tooManyRequests("too many failed attempts from this address; retry later", wait)
 	}
 	c, rat, err := s.checkRegistrationToken(r, id)
-	if err != nil {
-		s.ratFailures.add(id, now)
+	if err != nil && AsError(err).Status < 500 {
+		s.ratFailures.add(key, now)
+		s.ratAddrFailures.add(ip, now)
 	}
 	return c, rat, err
 }

@@ -40,10 +40,12 @@ type Server struct {
 	routes   map[string]http.HandlerFunc
 	verifier *Verifier
 	allow    *allowList
-	// ratFailures throttles guessing of registration access tokens;
+	// ratFailures throttles guessing of registration access tokens per
+	// client address and client, ratAddrFailures per address;
 	// registrations bounds registrations per client address (DR-01).
-	ratFailures   *throttle
-	registrations *throttle
+	ratFailures     *throttle
+	ratAddrFailures *throttle
+	registrations   *throttle
 	// faGates caches the gates of the ForwardAuth endpoint by resource,
 	// faQueries by the query string of the auth URL.
 	faGates     sync.Map
@@ -76,6 +78,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	s.allow = newAllowList(cfg.GitHub.AllowedUsers)
 	s.ratFailures = newThrottle(20, time.Minute)
+	s.ratAddrFailures = newThrottle(100, time.Minute)
 	s.registrations = newThrottle(cfg.RegistrationLimit, time.Minute)
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: s.now}
 	if len(cfg.JWTSecret) > 0 {
