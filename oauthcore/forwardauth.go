@@ -1,30 +1,53 @@
 package oauthcore
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // serveVerify is the ForwardAuth endpoint for deployments that keep Traefik
 // or nginx in front: 200 with the identity headers, or the gate's 401/403.
-// The resource space is fixed by the operator in the auth URL
-// (/verify?resource=https://mcp.example.com/github), never taken from
-// request headers (the original's defect #19); without it, the issuer.
-// Within that space X-Forwarded-Uri, which the proxy sets, names the URL
-// the client asked for: a token is good there if its audience lies in the
-// space and the URL at or below the audience. A forged X-Forwarded-Uri can
-// only name another URL inside the operator's space.
+//
+// With /verify?resource=https://mcp.example.com/github the resource space
+// is fixed by the operator in the auth URL, never taken from request
+// headers (the original's defect #19). Within that space X-Forwarded-Uri,
+// which the proxy sets, names the URL the client asked for: a token is
+// good there if its audience lies in the space and the URL at or below the
+// audience. A forged X-Forwarded-Uri can only name another URL inside the
+// operator's space.
+//
+// Without resource, the URL the proxy reports (X-Forwarded-Proto, -Host,
+// -Uri) is the resource: a token is good if its audience covers that URL,
+// the gate's rule, so a token for https://a.example/x is never accepted for
+// https://b.example/ whatever the headers say. Tokens issued without a
+// resource (audience: the issuer) stay accepted, as without the headers.
+// With `resources` configured, a forwarded URL outside them is refused.
 func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodGet, http.MethodPost, http.MethodHead) {
 		return
 	}
-	g, err := s.verifyGate(r.URL.RawQuery)
+	g, explicit, err := s.verifyGate(r.URL.RawQuery)
 	if err != nil {
 		WriteError(w, err)
 		return
 	}
-	c, err := g.Check(w, r, s.verifier, forwardedPath(r, g))
+	var fg *Gate
+	var path string
+	if !explicit {
+		if fg, path, err = s.forwardedGate(r); err != nil {
+			WriteError(w, err)
+			return
+		}
+	}
+	var c *Claims
+	if fg != nil {
+		c, err = s.checkForwarded(w, r, g, fg, path)
+	} else {
+		c, err = g.Check(w, r, s.verifier, forwardedPath(r, g))
+	}
 	if err != nil {
 		return
 	}
@@ -36,6 +59,70 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Scope", c.Scope)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+}
+
+// forwardedGate is the gate of the origin the proxy reports and the
+// canonical path of the forwarded URL, without its query; nil when
+// the proxy sent no X-Forwarded-Host, X-Forwarded-Proto and X-Forwarded-Uri
+// (g is nil: /verify behaves as without them).
+func (s *Server) forwardedGate(r *http.Request) (g *Gate, path string, err error) {
+	proto, host, uri := r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Uri")
+	if proto == "" || host == "" || uri == "" {
+		return nil, "", nil
+	}
+	canon, err := forwardedResource(proto, host, uri)
+	if err != nil {
+		return nil, "", invalidRequest("X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri: " + err.Error())
+	}
+	if len(s.cfg.Resources) > 0 && !s.inConfiguredSpace(canon) {
+		return nil, "", newError(http.StatusNotFound, "invalid_target", "this resource is not protected by this server")
+	}
+	origin, path := SplitResource(canon)
+	return s.forwardAuthGate(origin), path, nil
+}
+
+// forwardedResource is the canonical resource of the URL a proxy reports:
+// proto://host followed by the path of uri (its query dropped).
+func forwardedResource(proto, host, uri string) (string, error) {
+	proto = strings.ToLower(strings.TrimSpace(proto))
+	if proto != "https" && proto != "http" {
+		return "", errors.New("the scheme must be http or https")
+	}
+	host = strings.TrimSpace(host)
+	if host == "" || strings.ContainsAny(host, "/?#@\\ ,") {
+		return "", errors.New("invalid host")
+	}
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	if uri == "" || uri[0] != '/' {
+		return "", errors.New("the URI must be an absolute path")
+	}
+	return CanonicalResource(proto + "://" + host + uri)
+}
+
+// checkForwarded is Gate.Check for a forwarded URL: the origin gate fg
+// accepts a token whose audience covers path; a token issued without a
+// resource (audience: the issuer) passes the issuer gate ig as it would
+// without the forwarded headers. A refusal points at the forwarded URL's
+// metadata.
+func (s *Server) checkForwarded(w http.ResponseWriter, r *http.Request, ig, fg *Gate, path string) (*Claims, error) {
+	raw, err := bearerFromRequest(r)
+	if err == nil {
+		var c *Claims
+		if c, err = s.verifier.Verify(r.Context(), raw); err == nil {
+			if c.Aud() == s.cfg.Issuer {
+				err = ig.authorize(c, ig.path)
+			} else {
+				err = fg.authorize(c, path)
+			}
+			if err == nil {
+				return c, nil
+			}
+		}
+	}
+	fg.refuse(w, err, path)
+	return nil, err
 }
 
 // forwardedPath is the path of X-Forwarded-Uri when it lies in the gate's
@@ -81,31 +168,41 @@ func (s *Server) inConfiguredSpace(res string) bool {
 }
 
 // maxForwardAuthGates bounds the gates kept for /verify: the resource
-// parameter is operator config, but anyone can call /verify directly.
+// parameter is operator config, but anyone can call /verify directly, and
+// without it the cache is keyed by the forwarded origin. Beyond the bound a
+// gate is built per request (cheap) and not kept.
 const maxForwardAuthGates = 64
+
+// verifyQuery is a parsed /verify query string: its gate, and whether it
+// named a resource (else the gate is the issuer's).
+type verifyQuery struct {
+	gate     *Gate
+	explicit bool
+}
 
 // verifyGate returns the gate for /verify's query string (the operator's
 // auth URL, so the same few strings every time: they key the cache, and a
-// repeat request parses nothing).
-func (s *Server) verifyGate(rawQuery string) (*Gate, error) {
-	if g, ok := s.faQueries.Load(rawQuery); ok {
-		return g.(*Gate), nil
+// repeat request parses nothing) and whether the query named a resource.
+func (s *Server) verifyGate(rawQuery string) (*Gate, bool, error) {
+	if q, ok := s.faQueries.Load(rawQuery); ok {
+		vq := q.(*verifyQuery)
+		return vq.gate, vq.explicit, nil
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return nil, invalidRequest("the query is not valid URL encoding")
+		return nil, false, invalidRequest("the query is not valid URL encoding")
 	}
+	vq := &verifyQuery{}
 	resource := s.cfg.Issuer
 	if res := q.Get("resource"); res != "" {
 		if resource, err = CanonicalResource(res); err != nil {
-			return nil, invalidRequest("resource: " + err.Error())
+			return nil, false, invalidRequest("resource: " + err.Error())
 		}
+		vq.explicit = true
 	}
-	g := s.forwardAuthGate(resource)
-	if s.faGateCount.Add(1) <= maxForwardAuthGates {
-		s.faQueries.Store(rawQuery, g)
-	}
-	return g, nil
+	vq.gate = s.forwardAuthGate(resource)
+	s.keep(&s.faQueries, rawQuery, vq)
+	return vq.gate, vq.explicit, nil
 }
 
 func (s *Server) forwardAuthGate(resource string) *Gate {
@@ -114,10 +211,27 @@ func (s *Server) forwardAuthGate(resource string) *Gate {
 	}
 	g := s.NewGate(resource, nil, true)
 	g.metadataBase = s.cfg.Issuer + pathVerifyMetadata
-	if s.faGateCount.Add(1) <= maxForwardAuthGates {
-		s.faGates.Store(resource, g)
-	}
+	s.keep(&s.faGates, resource, g)
 	return g
+}
+
+// keep stores v under key in m while the caches together hold fewer than
+// maxForwardAuthGates entries. The count saturates at the bound (a
+// compare-and-swap, never an increment past it), so no number of distinct
+// keys an attacker sends can wrap it and lift the bound.
+func (s *Server) keep(m *sync.Map, key string, v any) {
+	for {
+		n := s.faGateCount.Load()
+		if n >= maxForwardAuthGates {
+			return
+		}
+		if s.faGateCount.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	if _, loaded := m.LoadOrStore(key, v); loaded {
+		s.faGateCount.Add(-1) // another request stored it first
+	}
 }
 
 // serveIssuerMetadata publishes RFC 9728 metadata for the issuer as a

@@ -37,24 +37,32 @@ func bearerToken(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
+// Wrong registration access tokens allowed per minute (per instance): per
+// client address and client id, and per client address over all clients.
+const (
+	ratFailureLimit     = 20
+	ratAddrFailureLimit = 100
+)
+
 // authenticateManagement loads the client if the request carries its
-// registration access token.
+// registration access token. Wrong tokens are throttled per client address
+// and client id, and per client address over all clients (MG-07), never per
+// client id alone: someone who saw a client id cannot lock its owner out,
+// who comes from another address. The throttle is checked first, so a
+// blocked address is refused even with the right token.
 func (s *Server) authenticateManagement(r *http.Request, id string) (*Client, string, error) {
-	// Failures are counted per client address and client, and per address
-	// overall (MG-07): a guesser is slowed down, but nobody who saw a
-	// client id in an authorize URL can lock its owner out, since the
-	// owner calls from another address.
-	now, ip := s.now(), clientIP(r)
-	key := ip + "\x00" + id
-	if blocked, wait := s.ratFailures.blocked(key, now); blocked {
-		return nil, "", tooManyRequests("too many failed attempts for this client from this address; retry later", wait)
-	}
+	now := s.now()
+	ip := clientIP(r)
+	pair := ip + " " + id
 	if blocked, wait := s.ratAddrFailures.blocked(ip, now); blocked {
 		return nil, "", tooManyRequests("too many failed attempts from this address; retry later", wait)
 	}
+	if blocked, wait := s.ratFailures.blocked(pair, now); blocked {
+		return nil, "", tooManyRequests("too many failed attempts for this client; retry later", wait)
+	}
 	c, rat, err := s.checkRegistrationToken(r, id)
 	if err != nil && AsError(err).Status < 500 {
-		s.ratFailures.add(key, now)
+		s.ratFailures.add(pair, now)
 		s.ratAddrFailures.add(ip, now)
 	}
 	return c, rat, err
