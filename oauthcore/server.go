@@ -79,7 +79,6 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	s.allow = newAllowList(cfg.GitHub.AllowedUsers)
 	s.ratFailures = newThrottle(ratFailureLimit, time.Minute)
 	s.ratAddrFailures = newThrottle(ratAddrFailureLimit, time.Minute)
-	s.ratAddrFailures = newThrottle(100, time.Minute)
 	s.registrations = newThrottle(cfg.RegistrationLimit, time.Minute)
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: s.now}
 	if len(cfg.JWTSecret) > 0 {
