@@ -82,14 +82,18 @@ func (s *Server) forwardedGate(r *http.Request) (g *Gate, path string, err error
 }
 
 // forwardedResource is the canonical resource of the URL a proxy reports:
-// proto://host followed by the path of uri (its query dropped).
+// proto://host followed by the path of uri (its query dropped). Of a
+// comma-separated proto or host (proxies in a chain), the first is the
+// client's.
 func forwardedResource(proto, host, uri string) (string, error) {
+	proto, _, _ = strings.Cut(proto, ",")
+	host, _, _ = strings.Cut(host, ",")
 	proto = strings.ToLower(strings.TrimSpace(proto))
 	if proto != "https" && proto != "http" {
 		return "", errors.New("the scheme must be http or https")
 	}
 	host = strings.TrimSpace(host)
-	if host == "" || strings.ContainsAny(host, "/?#@\\ ,") {
+	if host == "" || strings.ContainsAny(host, "/?#@\\ ") {
 		return "", errors.New("invalid host")
 	}
 	if i := strings.IndexAny(uri, "?#"); i >= 0 {

@@ -90,6 +90,7 @@ func TestVerifyForwardedURL(t *testing.T) {
 	}{
 		{"token for the forwarded URL", forGithub, "https", "mcp.example.com", "/github/mcp?session=1", 200, ""},
 		{"token for the forwarded URL itself", forGithub, "https", "mcp.example.com", "/github", 200, ""},
+		{"proxy chain: the first proto and host", forGithub, "https, http", "mcp.example.com, internal:8080", "/github/mcp", 200, ""},
 		{"token for a.example/x at a.example/x/y", forA, "https", "a.example", "/x/y", 200, ""},
 		{"token for a.example/x at b.example/x", forA, "https", "b.example", "/x", 401, "https://b.example/x"},
 		{"token for a.example/x at b.example/", forA, "https", "b.example", "/", 401, "https://b.example"},
