@@ -37,10 +37,7 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	var fg *Gate
 	var path string
 	if !explicit {
-		if fg, path, err = s.forwardedGate(r); err != nil {
-			WriteError(w, err)
-			return
-		}
+		fg, path = s.forwardedGate(r)
 	}
 	var c *Claims
 	if fg != nil {
@@ -62,23 +59,24 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 // forwardedGate is the gate of the origin the proxy reports and the
-// canonical path of the forwarded URL, without its query; nil when
-// the proxy sent no X-Forwarded-Host, X-Forwarded-Proto and X-Forwarded-Uri
-// (g is nil: /verify behaves as without them).
-func (s *Server) forwardedGate(r *http.Request) (g *Gate, path string, err error) {
+// canonical path of the forwarded URL, without its query. It is nil, and
+// /verify behaves exactly as without the headers (only tokens issued
+// without a resource pass), when the proxy did not send all of
+// X-Forwarded-Proto, -Host and -Uri, when they name no valid resource
+// (plain http away from loopback, dot segments ...), or when the URL lies
+// outside the configured `resources`: a deployment that worked before
+// keeps working.
+func (s *Server) forwardedGate(r *http.Request) (g *Gate, path string) {
 	proto, host, uri := r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Uri")
 	if proto == "" || host == "" || uri == "" {
-		return nil, "", nil
+		return nil, ""
 	}
 	canon, err := forwardedResource(proto, host, uri)
-	if err != nil {
-		return nil, "", invalidRequest("X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri: " + err.Error())
-	}
-	if len(s.cfg.Resources) > 0 && !s.inConfiguredSpace(canon) {
-		return nil, "", newError(http.StatusNotFound, "invalid_target", "this resource is not protected by this server")
+	if err != nil || (len(s.cfg.Resources) > 0 && !s.inConfiguredSpace(canon)) {
+		return nil, ""
 	}
 	origin, path := SplitResource(canon)
-	return s.forwardAuthGate(origin), path, nil
+	return s.forwardAuthGate(origin), path
 }
 
 // forwardedResource is the canonical resource of the URL a proxy reports:

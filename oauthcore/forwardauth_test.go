@@ -139,8 +139,13 @@ func TestVerifyForwardedURL(t *testing.T) {
 		{"relative URI", "https", "mcp.example.com", "github"},
 		{"dot segments", "https", "mcp.example.com", "/x/../github"},
 	} {
-		if w := verify(s, "", forGithub, tt.proto, tt.host, tt.uri); w.Code != 400 {
-			t.Errorf("forwarded URL with %s: %d %s, want 400", tt.what, w.Code, w.Body)
+		// Headers that name no valid resource change nothing: only
+		// issuer-audience tokens pass, as without them.
+		if w := verify(s, "", forGithub, tt.proto, tt.host, tt.uri); w.Code != 401 {
+			t.Errorf("forwarded URL with %s, resource token: %d %s, want 401", tt.what, w.Code, w.Body)
+		}
+		if w := verify(s, "", audToken(t, s, issuer), tt.proto, tt.host, tt.uri); w.Code != 200 {
+			t.Errorf("forwarded URL with %s, issuer token: %d %s, want 200", tt.what, w.Code, w.Body)
 		}
 	}
 }
@@ -164,8 +169,9 @@ func TestVerifyExplicitResourceIgnoresForwardedHost(t *testing.T) {
 }
 
 // TestVerifyForwardedURLConfiguredResources: with `resources`, a forwarded
-// URL outside them is refused like an unknown resource, even for an
-// issuer-audience token, and has no metadata.
+// URL outside them is not a resource: a token for it fails, an
+// issuer-audience token passes as without the headers, and it has no
+// metadata.
 func TestVerifyForwardedURLConfiguredResources(t *testing.T) {
 	s := newServerWith(t, func(c *oauthcore.Config) { c.Resources = []string{resource} })
 	forGithub := audToken(t, s, resource)
@@ -173,10 +179,9 @@ func TestVerifyForwardedURLConfiguredResources(t *testing.T) {
 	if w := verify(s, "", forGithub, "https", "mcp.example.com", "/github/mcp"); w.Code != 200 {
 		t.Errorf("configured resource: %d %s, want 200", w.Code, w.Body)
 	}
-	for _, tok := range []string{forGithub, forIssuer, ""} {
-		w := verify(s, "", tok, "https", "other.example", "/github/mcp")
-		if w.Code != 404 || !strings.Contains(w.Body.String(), "invalid_target") || w.Header().Get("X-User-Id") != "" {
-			t.Errorf("unconfigured forwarded URL: %d %s, want 404 invalid_target", w.Code, w.Body)
+	for tok, want := range map[string]int{audToken(t, s, "https://other.example/github/mcp"): 401, forIssuer: 200, "": 401} {
+		if w := verify(s, "", tok, "https", "other.example", "/github/mcp"); w.Code != want {
+			t.Errorf("unconfigured forwarded URL: %d %s, want %d", w.Code, w.Body, want)
 		}
 	}
 	m := httptest.NewRecorder()
