@@ -234,7 +234,7 @@ func (c *caddyProc) waitReady(limit time.Duration) error {
 				return nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 	c.stop()
 	return fmt.Errorf("metadata did not answer within %s", limit)
@@ -253,6 +253,38 @@ func (c *caddyProc) stop() {
 		<-c.exited
 	}
 	c.cmd = nil
+}
+
+// reload rewrites the Caddyfile from c.cfg and runs `caddy reload` through
+// the admin API (cfg.Admin must be set). Caddy answers once the new config
+// runs, but the old servers are only told to shut down then: a request
+// right after may still be served by the old config (on a connection the
+// old server still holds, or one it accepted before its listener closed).
+// A test that needs the new config must wait (waitFor) for a behaviour
+// only the new config has.
+func (c *caddyProc) reload() {
+	c.t.Helper()
+	if err := c.writeCaddyfile(); err != nil {
+		c.t.Fatal(err)
+	}
+	out, err := exec.Command(caddyBin, "reload", "--config", filepath.Join(c.home, "Caddyfile"),
+		"--adapter", "caddyfile", "--address", c.admin, "--force").CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("caddy reload: %v\n%s", err, out)
+	}
+}
+
+// waitFor polls cond every 20 ms until it holds, failing the test if it
+// still does not after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
+	}
 }
 
 // restart stops Caddy and starts it again on the same port and data.

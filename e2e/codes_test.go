@@ -40,7 +40,7 @@ func TestCodeExpiry_AC02(t *testing.T) {
 	c := e.newClient(basic)
 	b := e.newBrowser()
 	old := b.login(c, nil)
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // time is under test: past the 2 s code lifetime
 	wantStatus(t, "AC-02 code after its lifetime", e.redeem(c, old, nil), http.StatusBadRequest, "invalid_grant")
 	e.exchange(c, b.login(c, nil))
 }
@@ -99,6 +99,9 @@ func TestCodeReplayRevokes_AC04(t *testing.T) {
 	if !e.active(c, tok.Access) {
 		t.Fatal("the fresh access token is not active")
 	}
+	// Time is part of the scenario: the replay comes well after the first
+	// redemption, past the 500 ms in which a replay is taken for one racing
+	// it (AC-03); no state is awaited.
 	time.Sleep(time.Second)
 	wantStatus(t, "AC-04 replay", e.redeem(c, f, nil), http.StatusBadRequest, "invalid_grant")
 	if e.active(c, tok.Access) {

@@ -340,7 +340,7 @@ func refusedWithin(t *testing.T, what string, send func() (*response, error), re
 			t.Errorf("JW-06 %s: still served %v after the revocation (%d requests)", what, elapsed, served)
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // poll interval
 	}
 }
 
@@ -367,7 +367,7 @@ func TestGateRevocation_JW06_RV01(t *testing.T) {
 
 	t1 := e.gateToken(c, res, "")
 	t2 := e.parseTokens(e.refresh(c, t1.Refresh, nil))
-	time.Sleep(1500 * time.Millisecond) // past the 1 s grace window
+	time.Sleep(1500 * time.Millisecond) // time is under test: past the 1 s grace window
 	refusedWithin(t, "refresh-token reuse after the grace window", e.mcpSender("/github/mcp", t2.Access), func() {
 		wantStatus(t, "reuse the rotated refresh token", e.refresh(c, t1.Refresh, nil), http.StatusBadRequest, "invalid_grant")
 	})

@@ -172,7 +172,9 @@ func TestRedisOutageFailsClosed_RD03_RD04_RD05_RS10(t *testing.T) {
 	tok := a.gateToken(c, p.resource, "")
 	revoked := a.gateToken(c, p.resource, "")
 	wantStatus(t, "revoke before the crash", a.revoke(c, revoked.Refresh), http.StatusOK, "")
-	time.Sleep(1200 * time.Millisecond) // appendfsync everysec (RD-05)
+	// appendfsync everysec (RD-05): what Redis has written to its AOF
+	// survives the SIGKILL below; wait until it has written everything.
+	redis.WaitAOFWritten()
 
 	redis.Stop() // SIGKILL
 	for _, e := range []*env{a, b} {
@@ -202,7 +204,7 @@ func TestRedisOutageFailsClosed_RD03_RD04_RD05_RS10(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the gate did not recover after Redis came back: %s", r)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // poll interval
 	}
 	next := b.parseTokens(b.refresh(c, tok.Refresh, nil))
 	b.callWhoami(t, b.mcpURL("/github/mcp"), next.Access, "after the restart")

@@ -58,7 +58,7 @@ func TestRefreshReuseAfterGrace_RT03(t *testing.T) {
 	c := e.newClient(basic)
 	_, t1 := e.fullFlow(c)
 	t2 := e.parseTokens(e.refresh(c, t1.Refresh, nil))
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // time is under test: past the 1 s grace window
 	wantStatus(t, "RT-03 RT1 after the grace window", e.refresh(c, t1.Refresh, nil), http.StatusBadRequest, "invalid_grant")
 	wantStatus(t, "RT-03 RT2 after RT1's reuse", e.refresh(c, t2.Refresh, nil), http.StatusBadRequest, "invalid_grant")
 	if e.active(c, t2.Access) {

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,15 +38,14 @@ func TestReloadUnderTraffic_CA02(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Traffic flows before the first reload and goes on after the last
+	// one, while the old servers shut down.
+	waitFor(t, 10*time.Second, "traffic before the reloads", func() bool { return requests.Load() >= 40 })
 	for i := 0; i < 3; i++ {
-		out, err := exec.Command(caddyBin, "reload", "--config", filepath.Join(e.caddy.home, "Caddyfile"),
-			"--adapter", "caddyfile", "--address", e.caddy.admin, "--force").CombinedOutput()
-		if err != nil {
-			t.Fatalf("caddy reload: %v\n%s", err, out)
-		}
+		e.caddy.reload()
 	}
-	time.Sleep(200 * time.Millisecond)
+	after := requests.Load()
+	waitFor(t, 10*time.Second, "traffic after the reloads", func() bool { return requests.Load() >= after+40 })
 	stop.Store(true)
 	wg.Wait()
 	if n := failures.Load(); n > 0 {

@@ -19,9 +19,11 @@ func StartCluster(t testing.TB) []*Server {
 	nodes := make([]*Server, 3)
 	addrs := make([]string, len(nodes))
 	for i := range nodes {
-		nodes[i] = startOn(t, freePort(t, true), t.TempDir(),
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "5000")
+		nodes[i] = startNew(t, true, func(port int, dir string) (*Server, error) {
+			return standalone(port, dir,
+				"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+				"--cluster-node-timeout", "5000"), nil
+		})
 		addrs[i] = nodes[i].Addr
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
@@ -41,7 +43,7 @@ func waitClusterOK(t testing.TB, n *Server) {
 		if strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_slots_ok:16384") {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 	t.Fatalf("cluster node %s not ok after %v:\n%s", n.Addr, clusterTimeout, info)
 }
