@@ -16,9 +16,9 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("mcp_oauth_verify", httpcaddyfile.Before, "basic_auth")
 }
 
-// rootMetadataKey marks, per site, that a gate already answers the root
-// well-known metadata URL (RFC 9728 for a host with one resource).
-const rootMetadataKey = "mcp_oauth_verify.root_metadata"
+// asMetadataPaths are the authorization server's metadata URLs, which
+// clients of the 2025-03-26 MCP revision look for on the MCP origin.
+var asMetadataPaths = []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
 
 // parseVerifyDirective sets up the gate. Syntax:
 //
@@ -51,13 +51,16 @@ func parseVerifyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, 
 		return h.NewRoute(matcherSet, gate), nil
 	}
 	gate.ResourcePath, gate.MetadataRoute = prefix, true
+	// Every matcher-form gate also takes the site-wide discovery URLs: the
+	// root RFC 9728 URL and the authorization server's metadata on the MCP
+	// origin. Routes run in order inside each site, so the site's first
+	// gate answers them: per site, with no state shared across sites
+	// (Caddy's BlockState at the top level is one map for all of them).
 	wellKnown := []string{oauthcore.PRMPath + prefix, oauthcore.PRMPath + prefix + "/*"}
-	if h.BlockState[rootMetadataKey] == nil {
-		h.BlockState[rootMetadataKey] = true
-		if prefix != "" {
-			wellKnown = append(wellKnown, oauthcore.PRMPath)
-		}
+	if prefix != "" {
+		wellKnown = append(wellKnown, oauthcore.PRMPath)
 	}
+	wellKnown = append(wellKnown, asMetadataPaths...)
 	metaMatcher := caddy.ModuleMap{"path": h.JSON(wellKnown)}
 	routes := h.NewRoute(metaMatcher, gate)
 	return append(routes, h.NewRoute(matcherSet, gate)...), nil
