@@ -101,3 +101,30 @@ func TestGateLoopbackOrigins_Interop(t *testing.T) {
 	}
 	wantUntouched(t, "foreign origins", up, before)
 }
+
+// TestGateMatcherFormDiscovery_Interop: with matcher-form gates on two
+// sites of one Caddyfile, each site answers the RFC 9728 path form, the
+// root form (its first gate's resource) and the authorization server's
+// RFC 8414 metadata on its own origin, before any 401.
+func TestGateMatcherFormDiscovery_Interop(t *testing.T) {
+	t.Parallel()
+	e, _ := newMCPEnv(t, caddyConfig{SiteExtra: []string{"mcp_oauth_verify /tools/*", "reverse_proxy /tools/* 127.0.0.1:9"}},
+		`mcp_oauth_verify /github/*
+	mcp_oauth_verify /fetch/*
+	reverse_proxy /github/* {{UPSTREAM}}
+	reverse_proxy /fetch/* {{UPSTREAM}}`)
+	asMeta := e.get(e.api, "/.well-known/oauth-authorization-server").json(t)
+	for _, site := range []struct{ origin, first string }{{e.caddy.mcp, "/github"}, {e.caddy.issuer, "/tools"}} {
+		e.wantPRM(t, "path form on "+site.origin, site.origin+"/.well-known/oauth-protected-resource"+site.first+"/mcp", site.origin+site.first+"/mcp")
+		e.wantPRM(t, "root form on "+site.origin, site.origin+"/.well-known/oauth-protected-resource", site.origin+site.first)
+		r := e.get(e.api, site.origin+"/.well-known/oauth-authorization-server")
+		if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("AS metadata on %s: %d %q", site.origin, r.Status, r.Header.Get("Content-Type"))
+			continue
+		}
+		if m := r.json(t); m["issuer"] != asMeta["issuer"] || m["token_endpoint"] != asMeta["token_endpoint"] {
+			t.Errorf("AS metadata on %s: issuer %v token_endpoint %v, want the issuer's", site.origin, m["issuer"], m["token_endpoint"])
+		}
+	}
+	e.wantPRM(t, "second gate's path form", e.mcpURL("/.well-known/oauth-protected-resource/fetch/mcp"), e.mcpURL("/fetch/mcp"))
+}
