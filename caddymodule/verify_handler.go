@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
@@ -12,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/bounded"
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
 
@@ -80,8 +80,7 @@ type VerifyHandler struct {
 type hostGates struct {
 	fixed    atomic.Pointer[oauthcore.Gate] // one gate for every host
 	resolved atomic.Pointer[placementInfo]
-	byHost   [2]sync.Map // by Host; [0] plain http, [1] TLS
-	count    atomic.Int32
+	byHost   [2]bounded.Map // by Host; [0] plain http, [1] TLS
 }
 
 // placementInfo is what the gate learned about the route it sits in.
@@ -98,7 +97,7 @@ func (VerifyHandler) CaddyModule() caddy.ModuleInfo {
 // Provision finds the mcp_oauth app and prepares the gate.
 func (h *VerifyHandler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	h.hosts = new(hostGates)
+	h.hosts = &hostGates{byHost: [2]bounded.Map{{Max: maxHostGates}, {Max: maxHostGates}}}
 	app, err := ctx.AppIfConfigured("mcp_oauth")
 	if err != nil {
 		return fmt.Errorf("mcp_oauth_verify needs the mcp_oauth global option (issuer, github): %w", err)

@@ -38,8 +38,8 @@ func (h *VerifyHandler) gateFor(r *http.Request) *oauthcore.Gate {
 	g := h.app.Server().NewGate(res, h.Scopes, !p.inRoute)
 	if h.Resource != "" && !p.inRoute {
 		h.hosts.fixed.Store(g)
-	} else if h.hosts.count.Add(1) <= maxHostGates {
-		h.hosts.byHost[tls].Store(r.Host, g)
+	} else {
+		g = h.hosts.byHost[tls].Keep(r.Host, g).(*oauthcore.Gate)
 	}
 	return g
 }

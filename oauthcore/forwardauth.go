@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 )
 
 // serveVerify is the ForwardAuth endpoint for deployments that keep Traefik
@@ -169,10 +168,10 @@ func (s *Server) inConfiguredSpace(res string) bool {
 	return false
 }
 
-// maxForwardAuthGates bounds the gates kept for /verify: the resource
-// parameter is operator config, but anyone can call /verify directly, and
-// without it the cache is keyed by the forwarded origin. Beyond the bound a
-// gate is built per request (cheap) and not kept.
+// maxForwardAuthGates bounds each of the /verify caches (queries, gates):
+// the resource parameter is operator config, but anyone can call /verify
+// directly, and without it the cache is keyed by the forwarded origin.
+// Beyond the bound a gate is built per request (cheap) and not kept.
 const maxForwardAuthGates = 64
 
 // verifyQuery is a parsed /verify query string: its gate, and whether it
@@ -203,7 +202,7 @@ func (s *Server) verifyGate(rawQuery string) (*Gate, bool, error) {
 		vq.explicit = true
 	}
 	vq.gate = s.forwardAuthGate(resource)
-	s.keep(&s.faQueries, rawQuery, vq)
+	s.faQueries.Keep(rawQuery, vq)
 	return vq.gate, vq.explicit, nil
 }
 
@@ -213,27 +212,8 @@ func (s *Server) forwardAuthGate(resource string) *Gate {
 	}
 	g := s.NewGate(resource, nil, true)
 	g.metadataBase = s.cfg.Issuer + pathVerifyMetadata
-	s.keep(&s.faGates, resource, g)
+	s.faGates.Keep(resource, g)
 	return g
-}
-
-// keep stores v under key in m while the caches together hold fewer than
-// maxForwardAuthGates entries. The count saturates at the bound (a
-// compare-and-swap, never an increment past it), so no number of distinct
-// keys an attacker sends can wrap it and lift the bound.
-func (s *Server) keep(m *sync.Map, key string, v any) {
-	for {
-		n := s.faGateCount.Load()
-		if n >= maxForwardAuthGates {
-			return
-		}
-		if s.faGateCount.CompareAndSwap(n, n+1) {
-			break
-		}
-	}
-	if _, loaded := m.LoadOrStore(key, v); loaded {
-		s.faGateCount.Add(-1) // another request stored it first
-	}
 }
 
 // serveIssuerMetadata publishes RFC 9728 metadata for the issuer as a

@@ -7,9 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/bounded"
 )
 
 // Upstream is the identity provider users log in with (GitHub).
@@ -48,9 +48,8 @@ type Server struct {
 	registrations   *throttle
 	// faGates caches the gates of the ForwardAuth endpoint by resource,
 	// faQueries by the query string of the auth URL.
-	faGates     sync.Map
-	faQueries   sync.Map
-	faGateCount atomic.Int32
+	faGates   bounded.Map
+	faQueries bounded.Map
 }
 
 // NewServer validates cfg (after applying defaults) and builds a server.
@@ -63,7 +62,8 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if store == nil {
 		return nil, errors.New("no store")
 	}
-	s := &Server{cfg: cfg, store: store, now: opts.Now, rand: opts.Rand, log: opts.Logger, upstream: opts.Upstream}
+	s := &Server{cfg: cfg, store: store, now: opts.Now, rand: opts.Rand, log: opts.Logger, upstream: opts.Upstream,
+		faGates: bounded.Map{Max: maxForwardAuthGates}, faQueries: bounded.Map{Max: maxForwardAuthGates}}
 	if s.now == nil {
 		s.now = time.Now
 	}
