@@ -38,7 +38,14 @@ func redisStorage(nodes ...*redistest.Server) string {
 // name would.
 func startPair(t *testing.T, extra []string, nodes ...*redistest.Server) *pair {
 	t.Helper()
-	cfg := caddyConfig{Extra: append([]string{redisStorage(nodes...)}, extra...)}
+	return startPairWith(t, append([]string{redisStorage(nodes...)}, extra...)...)
+}
+
+// startPairWith is startPair with the global options given whole (the
+// storage line included).
+func startPairWith(t *testing.T, options ...string) *pair {
+	t.Helper()
+	cfg := caddyConfig{Extra: options}
 	a, up := newMCPEnv(t, cfg, "")
 	p := &pair{a: a, up: up, resource: a.mcpURL("/github/mcp")}
 	cfgB := cfg
@@ -123,7 +130,12 @@ func TestTwoInstancesRedisCluster_CA06(t *testing.T) {
 // code, alternating between the instances: exactly one succeeds.
 func TestCodeRaceAcrossInstances_AC03_RD01(t *testing.T) {
 	t.Parallel()
-	p := startPair(t, nil, redistest.Start(t))
+	// Fifty concurrent redemptions on two Caddies and one Redis, on a
+	// machine whose CPUs the test shares: the default 300 ms call deadline
+	// measures the machine's load, not the protocol, and a call past it is
+	// (rightly) a 503. This test is about who wins, so calls get time.
+	redis := redistest.Start(t)
+	p := startPairWith(t, fmt.Sprintf("storage redis {\n\t\t\turl redis://%s\n\t\t\ttimeout 10s\n\t\t}", redis.Addr))
 	c := p.a.newClient(basic)
 	f := p.a.newBrowser().login(c, nil)
 	var wg sync.WaitGroup
