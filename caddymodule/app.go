@@ -27,7 +27,7 @@ func init() {
 // {env.GITHUB_CLIENT_SECRET} or {file./run/secrets/x}; they are resolved
 // when the config is loaded, so secrets never need to appear in the JSON
 // config (and Caddy's autosave) in plain text. Durations accept Go/Caddy
-// duration syntax ("24h", "90d") or, like the original's environment
+// duration syntax ("24h", "90d") or, like mcp-oauth-dynamicclient's environment
 // variables, a bare number of seconds.
 type App struct {
 	// Issuer is the public URL of the authorization server, e.g.
@@ -36,7 +36,7 @@ type App struct {
 	Issuer string `json:"issuer,omitempty"`
 
 	// JWTSecret, when set, makes access tokens HS256 JWTs signed with it,
-	// as the original's GATEWAY_JWT_SECRET did; it must be at least 32
+	// as mcp-oauth-dynamicclient's GATEWAY_JWT_SECRET did; it must be at least 32
 	// bytes. When empty (recommended), an ES256 key pair is generated,
 	// kept in the storage, published at /jwks and rotated.
 	JWTSecret string `json:"jwt_secret,omitempty"`
@@ -46,7 +46,7 @@ type App struct {
 	KeyRotation string `json:"key_rotation,omitempty"`
 
 	// AccessTokenLifetime is the lifetime of access tokens. Default: 24h
-	// (the original's ACCESS_TOKEN_LIFETIME of 86400).
+	// (mcp-oauth-dynamicclient's ACCESS_TOKEN_LIFETIME of 86400).
 	AccessTokenLifetime string `json:"access_token_lifetime,omitempty"`
 
 	// RefreshTokenLifetime is how long a refresh token family lives
@@ -54,7 +54,7 @@ type App struct {
 	RefreshTokenLifetime string `json:"refresh_token_lifetime,omitempty"`
 
 	// ClientLifetime is how long a client registration lives; 0 means
-	// forever (the original's CLIENT_LIFETIME). A client with a live grant
+	// forever (mcp-oauth-dynamicclient's CLIENT_LIFETIME). A client with a live grant
 	// never expires under it. Default: 90d.
 	ClientLifetime string `json:"client_lifetime,omitempty"`
 
@@ -243,7 +243,7 @@ func (a *App) Cleanup() error {
 // Server returns the provisioned authorization server.
 func (a *App) Server() *oauthcore.Server { return a.server }
 
-// splitList splits comma- or space-separated values (the original's
+// splitList splits comma- or space-separated values (mcp-oauth-dynamicclient's
 // ALLOWED_GITHUB_USERS format) after placeholders are resolved.
 func splitList(repl *caddy.Replacer, values []string) []string {
 	var out []string

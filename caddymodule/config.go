@@ -62,7 +62,7 @@ func (a *App) config() (oauthcore.Config, error) {
 		}
 		cfg.RegistrationLimit = n
 	}
-	// The original's CLIENT_LIFETIME=0 means "never expires"; oauthcore
+	// mcp-oauth-dynamicclient's CLIENT_LIFETIME=0 means "never expires"; oauthcore
 	// spells that as a negative lifetime, zero being "use the default".
 	if s(a.ClientLifetime) != "" && cfg.ClientLifetime == 0 {
 		cfg.ClientLifetime = -1
@@ -72,7 +72,7 @@ func (a *App) config() (oauthcore.Config, error) {
 }
 
 // parseDuration accepts Caddy durations ("90d", "24h") and, like the
-// original's environment variables, a bare number of seconds.
+// environment variables of mcp-oauth-dynamicclient, a bare number of seconds.
 func parseDuration(v string) (time.Duration, error) {
 	if v == "" {
 		return 0, nil

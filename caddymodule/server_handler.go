@@ -15,8 +15,9 @@ func init() {
 }
 
 // ServerHandler serves the authorization-server endpoints of the mcp_oauth
-// app on the site it is placed in: metadata, /register, /authorize,
-// /consent, /callback, /token, /revoke, /introspect and /jwks. Requests
+// app on the site it is placed in: metadata, /register (and RFC 7592's
+// /register/{client_id}), /authorize, /consent, /callback, /token,
+// /revoke, /introspect, /verify and /jwks. Requests
 // for other paths go on to the next handler.
 type ServerHandler struct {
 	server *oauthcore.Server
@@ -41,10 +42,7 @@ func (h *ServerHandler) Provision(ctx caddy.Context) error {
 func (h *ServerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	ep := h.server.Handler(r.URL.Path)
 	if ep == nil {
-		if _, ok := oauthcore.ManagePath(r.URL.Path); !ok {
-			return next.ServeHTTP(w, r)
-		}
-		ep = h.server.ServeHTTP
+		return next.ServeHTTP(w, r)
 	}
 	// Per-address limits use the address Caddy resolved, which honours
 	// trusted_proxies: a client cannot reset them with X-Forwarded-For.

@@ -3,7 +3,14 @@ package caddymodule
 import (
 	"net/http"
 	"strings"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
+
+// errForeignOrigin refuses a browser origin that is not allowed. RFC 6750
+// §3.1 has no code for it; the request is one this server does not
+// accept, so invalid_request.
+var errForeignOrigin = oauthcore.NewError(http.StatusForbidden, oauthcore.CodeInvalidRequest, "this origin may not call this server")
 
 // checkOrigin applies the Origin policy: browsers' cross-origin requests
 // get CORS headers when allowed and 403 otherwise (the MCP transport's
@@ -15,11 +22,7 @@ func (h *VerifyHandler) checkOrigin(w http.ResponseWriter, r *http.Request) bool
 		return true
 	}
 	if !h.originAllowed(o, r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		// RFC 6750 §3.1 has no code for a refused origin; the request is
-		// one this server does not accept, so invalid_request.
-		_, _ = w.Write([]byte(`{"error":"invalid_request","error_description":"this origin may not call this server"}`))
+		oauthcore.WriteError(w, errForeignOrigin)
 		return false
 	}
 	hdr := w.Header()
@@ -62,37 +65,26 @@ func (h *VerifyHandler) preflight(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// isLoopbackOrigin reports whether a browser Origin is http(s) on
-// localhost, 127.0.0.1 or [::1], with any port or none.
+// isLoopbackOrigin reports whether a browser Origin is http(s) on a
+// loopback host (oauthcore.IsLoopbackHost), with any port or none.
 func isLoopbackOrigin(o string) bool {
-	rest, ok := strings.CutPrefix(o, "http://")
+	hostport, ok := strings.CutPrefix(o, "http://")
 	if !ok {
-		if rest, ok = strings.CutPrefix(o, "https://"); !ok {
+		if hostport, ok = strings.CutPrefix(o, "https://"); !ok {
 			return false
 		}
 	}
-	host := rest
-	if strings.HasPrefix(rest, "[::1]") {
-		host, rest = "[::1]", rest[len("[::1]"):]
-	} else if i := strings.IndexByte(rest, ':'); i >= 0 {
-		host, rest = rest[:i], rest[i:]
-	} else {
-		rest = ""
-	}
-	if host != "localhost" && host != "127.0.0.1" && host != "[::1]" {
-		return false
-	}
-	if rest == "" {
-		return true
-	}
-	port := rest[1:]
-	if rest[0] != ':' || port == "" || len(port) > 5 {
-		return false
-	}
-	for i := 0; i < len(port); i++ {
-		if port[i] < '0' || port[i] > '9' {
+	host := hostport
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		host = hostport[:i]
+		if port := hostport[i+1:]; port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
 			return false
 		}
 	}
-	return true
+	if h, ok := strings.CutPrefix(host, "["); ok {
+		// Only IPv6 hosts are bracketed.
+		h, ok = strings.CutSuffix(h, "]")
+		return ok && strings.Contains(h, ":") && oauthcore.IsLoopbackHost(h)
+	}
+	return !strings.Contains(host, ":") && oauthcore.IsLoopbackHost(host)
 }

@@ -229,9 +229,9 @@ func placeholderValues(c *oauthcore.Claims) *[len(placeholderNames)]any {
 
 // spoofableHeaders are identity headers other gateways set, which an
 // upstream moved behind this gate may still trust: a client must never be
-// able to send them (normalized: lowercase, '-' for '_'). X-Auth-Token is
-// the original's: it carried the client's token itself, which MCP forbids
-// passing through, so the gate never sets it.
+// able to send them (normalized: lowercase, '-' for '_'). X-Auth-Token
+// was mcp-oauth-dynamicclient's: it carried the client's token itself,
+// which MCP forbids passing through, so the gate never sets it.
 var spoofableHeaders = []string{"x-auth-token", "x-forwarded-user", "x-forwarded-email",
 	"remote-user", "x-remote-user"}
 

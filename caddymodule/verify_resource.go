@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -44,15 +43,20 @@ func (h *VerifyHandler) gateFor(r *http.Request) *oauthcore.Gate {
 	return g
 }
 
-// originResource is the default resource: the request's origin plus the
-// route's path.
+// originResource is the default resource: the request's origin (the host
+// Caddy matched the site by) plus the route's path, in the canonical form
+// of oauthcore.CanonicalResource, which the audience is compared in.
 func (h *VerifyHandler) originResource(r *http.Request, prefix string) string {
-	res := canonicalOrigin(r) + prefix
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	res := scheme + r.Host + prefix
 	canon, err := oauthcore.CanonicalResource(res)
 	if err != nil {
 		h.logger.Warn("this origin cannot be an OAuth resource (plain http on a public host?); set the resource option to the public https URL",
 			zap.String("resource", res))
-		return res
+		return strings.ToLower(scheme+r.Host) + prefix
 	}
 	return canon
 }
@@ -72,24 +76,6 @@ func (h *VerifyHandler) placement(r *http.Request) *placementInfo {
 	}
 	h.hosts.resolved.Store(p)
 	return p
-}
-
-// canonicalOrigin is the request's scheme and host, lowercased, without a
-// default port. The host is the one Caddy matched the site by.
-func canonicalOrigin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := strings.ToLower(r.Host)
-	if h, port, err := net.SplitHostPort(host); err == nil &&
-		((scheme == "https" && port == "443") || (scheme == "http" && port == "80")) {
-		host = h
-		if strings.Contains(h, ":") {
-			host = "[" + h + "]"
-		}
-	}
-	return scheme + "://" + host
 }
 
 // serveDiscovery answers the discovery documents that must never be gated:

@@ -3,6 +3,7 @@ package oauthcore
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 )
@@ -13,13 +14,15 @@ import (
 // first resolved it is pinned, so a later holder of the name gets
 // access_denied (CD-09); operators who list ids avoid the question.
 type allowList struct {
-	entries []string
-	mu      sync.RWMutex
-	ids     map[string]string // lowercased login -> pinned id
+	entries  []string
+	upstream Upstream // resolves logins when it is a UserResolver
+	log      *slog.Logger
+	mu       sync.RWMutex
+	ids      map[string]string // lowercased login -> pinned id
 }
 
-func newAllowList(entries []string) *allowList {
-	al := &allowList{ids: map[string]string{}}
+func newAllowList(entries []string, upstream Upstream, log *slog.Logger) *allowList {
+	al := &allowList{ids: map[string]string{}, upstream: upstream, log: log}
 	for _, e := range entries {
 		if e = strings.TrimSpace(e); e != "" {
 			al.entries = append(al.entries, e)
@@ -36,16 +39,14 @@ type UserResolver interface {
 // errUnknownLogin is returned by resolvers for a login GitHub does not know.
 var errUnknownLogin = errors.New("no such GitHub login")
 
-// ResolveAllowedUsers pins the ids of allow-listed logins not resolved yet.
-// The Caddy app runs it at start and then every minute; a login still
-// unresolved when its user logs in is resolved then.
-func (s *Server) ResolveAllowedUsers(ctx context.Context) error {
+// resolveAll pins the ids of allow-listed logins not resolved yet.
+func (al *allowList) resolveAll(ctx context.Context) error {
 	var errs []error
-	for _, e := range s.allow.entries {
+	for _, e := range al.entries {
 		if e == "*" || isNumeric(e) {
 			continue
 		}
-		if _, err := s.loginID(ctx, e); err != nil {
+		if _, err := al.loginID(ctx, e); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -54,15 +55,15 @@ func (s *Server) ResolveAllowedUsers(ctx context.Context) error {
 
 // loginID returns the pinned id of an allow-listed login, resolving it the
 // first time.
-func (s *Server) loginID(ctx context.Context, login string) (string, error) {
+func (al *allowList) loginID(ctx context.Context, login string) (string, error) {
 	key := strings.ToLower(login)
-	s.allow.mu.RLock()
-	id, ok := s.allow.ids[key]
-	s.allow.mu.RUnlock()
+	al.mu.RLock()
+	id, ok := al.ids[key]
+	al.mu.RUnlock()
 	if ok {
 		return id, nil
 	}
-	resolver, ok := s.upstream.(UserResolver)
+	resolver, ok := al.upstream.(UserResolver)
 	if !ok {
 		return "", errors.New("the identity provider cannot resolve logins")
 	}
@@ -70,34 +71,42 @@ func (s *Server) loginID(ctx context.Context, login string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.allow.mu.Lock()
-	defer s.allow.mu.Unlock()
-	if pinned, ok := s.allow.ids[key]; ok {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if pinned, ok := al.ids[key]; ok {
 		return pinned, nil // a concurrent resolution won; keep the first pin
 	}
-	s.allow.ids[key] = id
+	al.ids[key] = id
 	return id, nil
 }
 
-// userAllowed applies the allow-list: "*" lets every GitHub user in,
-// numeric entries match the id, login entries match case-insensitively
-// and only for the id pinned for that login. An empty list lets nobody in
-// (the original failed open, S11). A login that cannot be resolved right
-// now denies (fails closed).
-func (s *Server) userAllowed(ctx context.Context, u User) bool {
-	for _, e := range s.allow.entries {
+// allows applies the allow-list: "*" lets every GitHub user in, numeric
+// entries match the id, login entries match case-insensitively and only
+// for the id pinned for that login. An empty list lets nobody in (S11). A
+// login that cannot be resolved right now denies (fails closed).
+func (al *allowList) allows(ctx context.Context, u User) bool {
+	for _, e := range al.entries {
 		switch {
 		case e == "*", e == u.ID:
 			return true
 		case isNumeric(e) || !strings.EqualFold(e, u.Login):
 			continue
 		}
-		id, err := s.loginID(ctx, e)
+		id, err := al.loginID(ctx, e)
 		if err != nil {
-			s.log.WarnContext(ctx, "could not resolve an allowed GitHub login to its id", "login", e, "cause", err.Error())
+			al.log.WarnContext(ctx, "could not resolve an allowed GitHub login to its id", "login", e, "cause", err.Error())
 			continue
 		}
 		return id == u.ID
 	}
 	return false
+}
+
+func isNumeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -1,13 +1,20 @@
 package oauthcore
 
 import (
-	"context"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // maxStateBytes bounds the client's state before anything is stored (AZ-09).
 const maxStateBytes = 1024
+
+// authorizeEndpoint is /authorize (OAuth 2.1 §4.1.1): it validates the
+// request, then either continues a flow this browser already approved or
+// shows the consent page.
+type authorizeEndpoint struct {
+	*browserFlows
+}
 
 // authzError is an error found after the client and redirect URI were
 // validated. It may go back to the client by redirect, but only when the
@@ -20,27 +27,61 @@ type authzError struct {
 
 func (a *authzError) Error() string { return a.err.Error() }
 
-// parseAuthorize validates an authorization request in the order RFC 6749
+func (a *authorizeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet) {
+		return
+	}
+	req, c, err := a.parse(r)
+	approved, clientApproved := false, false
+	if req != nil {
+		var cerr error
+		approved, clientApproved, cerr = a.hasConsent(r, req)
+		if cerr != nil {
+			a.errorPage(w, r, "authorize", req.ClientID, cerr)
+			return
+		}
+	}
+	if ae, ok := err.(*authzError); ok && clientApproved {
+		a.redirectError(w, r, http.StatusFound, "authorize", ae.req, ae.err)
+		return
+	}
+	if err != nil {
+		if ae, ok := err.(*authzError); ok {
+			err = ae.err
+		}
+		a.errorPage(w, r, "authorize", r.URL.Query().Get("client_id"), err)
+		return
+	}
+	if approved {
+		a.log.InfoContext(r.Context(), "consent remembered", "step", "authorize", "client_id", c.ID)
+		a.startUpstream(w, r, http.StatusFound, req)
+		return
+	}
+	a.showConsent(w, r, c, req)
+}
+
+// parse validates an authorization request in the order RFC 6749
 // §4.1.2.1 demands: client and redirect URI first, because until both are
 // known nothing may be redirected (AZ-01).
-func (s *Server) parseAuthorize(ctx context.Context, q url.Values) (*Request, *Client, error) {
+func (a *authorizeEndpoint) parse(r *http.Request) (*Request, *Client, error) {
+	q := r.URL.Query()
 	if err := singleValued(q, "resource"); err != nil {
 		return nil, nil, err
 	}
 	p := params(q)
-	c, err := s.store.GetClient(ctx, p.get("client_id"))
+	c, err := a.clients.GetClient(r.Context(), p.get("client_id"))
 	if err != nil {
-		return nil, nil, storeErr(err, newError(400, "invalid_client", "unknown client_id"))
+		return nil, nil, storeErr(err, NewError(400, CodeInvalidClient, "unknown client_id"))
 	}
 	req := &Request{ClientID: c.ID, ClientVersion: c.Version, RedirectURI: p.get("redirect_uri")}
 	if err := resolveRedirect(c, req); err != nil {
 		return nil, nil, err
 	}
-	return req, c, s.checkAuthorizeParams(p, q["resource"], c, req)
+	return req, c, a.checkParams(p, q["resource"], c, req)
 }
 
 // resolveRedirect checks redirect_uri against the registration; it may be
-// omitted only when exactly one URI is registered (O21 §2.3.2, RU-07).
+// omitted only when exactly one URI is registered (OAuth 2.1 §2.3.2, RU-07).
 func resolveRedirect(c *Client, req *Request) error {
 	req.RedirectGiven = req.RedirectURI != ""
 	if !req.RedirectGiven {
@@ -51,133 +92,97 @@ func resolveRedirect(c *Client, req *Request) error {
 		return nil
 	}
 	if !matchRedirectURI(c.Metadata.RedirectURIs, req.RedirectURI) {
-		return newError(400, "invalid_request", "redirect_uri is not registered for this client")
+		return invalidRequest("redirect_uri is not registered for this client")
 	}
 	return nil
 }
 
-// checkAuthorizeParams validates everything after the redirect URI; its
-// errors are authzErrors.
-func (s *Server) checkAuthorizeParams(p params, resources []string, c *Client, req *Request) error {
-	fail := func(code, desc string) error {
-		return &authzError{err: newError(400, code, desc), req: req}
+// checkParams validates everything after the redirect URI; its errors are
+// authzErrors.
+func (a *authorizeEndpoint) checkParams(p params, resources []string, c *Client, req *Request) error {
+	fail := func(code ErrorCode, desc string) error {
+		return &authzError{err: NewError(400, code, desc), req: req}
 	}
 	req.State = p.get("state")
 	if len(req.State) > maxStateBytes {
 		req.State = ""
 		return invalidRequest("state is longer than 1024 bytes")
 	}
-	// O21 §10.1: only the code flow; no implicit or hybrid response types.
+	// OAuth 2.1 §10.1: only the code flow; no implicit or hybrid response types.
 	if rt := p.get("response_type"); rt != "code" {
-		return fail("unsupported_response_type", "response_type must be code")
+		return fail(CodeUnsupportedResponseType, "response_type must be code")
 	}
-	// O21 §4.1.1 and RFC 7636 §4.3: PKCE with S256 is required; a missing
-	// method means plain, which we refuse.
+	// OAuth 2.1 §4.1.1 and RFC 7636 §4.3: PKCE with S256 is required; a
+	// missing method means plain, which we refuse.
 	if p.get("code_challenge_method") != "S256" {
-		return fail("invalid_request", "code_challenge_method must be S256")
+		return fail(CodeInvalidRequest, "code_challenge_method must be S256")
 	}
 	req.Challenge = p.get("code_challenge")
 	if !validChallenge(req.Challenge) {
-		return fail("invalid_request", "code_challenge must be 43 base64url characters (S256)")
+		return fail(CodeInvalidRequest, "code_challenge must be 43 base64url characters (S256)")
 	}
-	scope, ok := s.grantScope(c, p.get("scope"))
+	scope, ok := a.cfg.grantScope(c, p.get("scope"))
 	if !ok {
-		return fail("invalid_scope", "this client registered the scope \""+c.Metadata.Scope+"\"; ask for part of it")
+		return fail(CodeInvalidScope, "this client registered the scope \""+c.Metadata.Scope+"\"; ask for part of it")
 	}
 	req.Scope = scope
-	res, err := s.resolveResource(resources)
+	res, err := a.cfg.resolveResource(resources)
 	if err != nil {
-		return fail("invalid_target", err.Error())
+		return fail(CodeInvalidTarget, err.Error())
 	}
 	req.Resource = res
 	return nil
 }
 
-// resolveResource applies RFC 8707: at most one distinct resource (some
-// clients repeat the same one), valid, and one of the configured resources
-// when the operator listed them.
-func (s *Server) resolveResource(values []string) (string, error) {
-	var res string
-	for _, v := range values {
-		canon, err := CanonicalResource(v)
-		if err != nil {
-			return "", err
-		}
-		if res != "" && canon != res {
-			return "", errString("only one resource may be requested")
-		}
-		res = canon
-	}
-	if res != "" && len(s.cfg.Resources) > 0 && !s.knownResource(res) {
-		return "", errString("resource is not served by this authorization server")
-	}
-	if res == "" && len(s.cfg.Resources) == 1 {
-		// RS-02: clients that omit resource (MCP 2025-03-26 style) get the
-		// one protected resource as audience when there is just one.
-		return CanonicalResource(s.cfg.Resources[0])
-	}
-	return res, nil
-}
-
-func (s *Server) knownResource(res string) bool {
-	for _, r := range s.cfg.Resources {
-		if canon, err := CanonicalResource(r); err == nil && canon == res {
-			return true
-		}
-	}
-	return false
-}
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
-// validChallenge checks the S256 challenge syntax: 43 base64url characters.
-func validChallenge(c string) bool {
-	if len(c) != 43 {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		if !isBase64URL(c[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isBase64URL(b byte) bool {
-	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_'
-}
-
-func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodGet) {
-		return
-	}
-	req, c, err := s.parseAuthorize(r.Context(), r.URL.Query())
-	approved, clientApproved := false, false
-	if req != nil {
-		var cerr error
-		approved, clientApproved, cerr = s.hasConsent(r, req)
-		if cerr != nil {
-			s.errorPage(w, r, "authorize", req.ClientID, cerr)
-			return
-		}
-	}
-	if ae, ok := err.(*authzError); ok && clientApproved {
-		s.redirectError(w, r, http.StatusFound, "authorize", ae.req, ae.err)
-		return
+// showConsent renders the consent page for a pending flow. The CSRF token
+// is bound to a browser cookie and stored (hashed) with the flow (CD-03).
+func (a *authorizeEndpoint) showConsent(w http.ResponseWriter, r *http.Request, c *Client, req *Request) {
+	flowID, err := a.secret("")
+	csrf := a.cookie(r, "csrf")
+	if err == nil && csrf == "" {
+		csrf, err = a.secret("")
 	}
 	if err != nil {
-		if ae, ok := err.(*authzError); ok {
-			err = ae.err
+		a.errorPage(w, r, "authorize", c.ID, unavailable(err))
+		return
+	}
+	f := &Flow{Request: *req, CSRFHash: HashSecret(csrf), ExpiresAt: a.now().Add(a.cfg.FlowLifetime)}
+	if err := a.flows.PutFlow(r.Context(), HashSecret(flowID), f); err != nil {
+		a.errorPage(w, r, "authorize", c.ID, unavailable(err))
+		return
+	}
+	a.setCookie(w, "csrf", csrf, int(a.cfg.FlowLifetime.Seconds()))
+	a.log.InfoContext(r.Context(), "consent shown", "step", "authorize", "client_id", c.ID)
+	v := newConsentView(c, req)
+	v.FlowID, v.CSRF = flowID, csrf
+	renderPage(w, http.StatusOK, pageData{Title: "Authorize " + v.ClientName, Consent: v})
+}
+
+// newConsentView is what the consent page says about a request: who asks,
+// where the code goes (RU-10: a loopback program, or an app on this
+// device through a private-use scheme), and what is granted.
+func newConsentView(c *Client, req *Request) *consentView {
+	v := &consentView{ClientName: c.Metadata.ClientName, ClientID: c.ID, Scopes: strings.Fields(req.Scope), Resource: req.Resource}
+	if v.ClientName == "" {
+		v.ClientName = "Unnamed client"
+	}
+	v.RedirectHost = req.RedirectURI
+	if u, err := url.Parse(req.RedirectURI); err == nil {
+		v.RedirectHost = u.Host
+		if u.Host == "" {
+			v.RedirectHost = u.Scheme + ":"
 		}
-		s.errorPage(w, r, "authorize", r.URL.Query().Get("client_id"), err)
-		return
+		if isPrivateUseScheme(u) {
+			v.AppScheme = strings.ToLower(u.Scheme)
+			if u.Host != "" {
+				v.RedirectHost = v.AppScheme + "://" + u.Host
+			}
+		}
 	}
-	if approved {
-		s.log.InfoContext(r.Context(), "consent remembered", "step", "authorize", "client_id", c.ID)
-		s.startUpstream(w, r, http.StatusFound, req)
-		return
+	v.Loopback = true
+	for _, ru := range c.Metadata.RedirectURIs {
+		u, err := url.Parse(ru)
+		v.Loopback = v.Loopback && err == nil && u.Scheme == "http" && isLoopbackURL(u)
 	}
-	s.showConsent(w, r, c, req)
+	return v
 }

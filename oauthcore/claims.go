@@ -7,7 +7,7 @@ import (
 )
 
 // Claims are the claims of our access tokens: the RFC 9068 profile plus
-// the GitHub identity under the original's claim names, and the id of the
+// the GitHub identity under mcp-oauth-dynamicclient's claim names, and the id of the
 // grant that produced the token so revoking the grant ends it.
 type Claims struct {
 	jwt.RegisteredClaims

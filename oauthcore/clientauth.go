@@ -1,11 +1,11 @@
 package oauthcore
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // authFailed is the one answer for every client-authentication failure, so
@@ -56,18 +56,25 @@ func readCredentials(r *http.Request, p params) (credentials, error) {
 	return credentials{id: id, secret: secret, method: AuthBasic}, nil
 }
 
-// authenticateClient authenticates the client the way its registration
+// clientAuthenticator authenticates clients at /token, /revoke and
+// /introspect.
+type clientAuthenticator struct {
+	clients ClientStore
+	now     func() time.Time
+}
+
+// authenticate authenticates the client the way its registration
 // allows: a public client presents no secret; a confidential one presents
 // its secret in exactly one transport, Basic or the body, whichever it
 // registered (RFC 6749 §2.3.1 lets the server accept both; clients such as
 // Codex register client_secret_post and send Basic). The secret itself is
-// never optional (CL-01; the original never required it, S3).
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p params) (*Client, error) {
+// never optional (CL-01, S3).
+func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, error) {
 	cr, err := readCredentials(r, p)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.GetClient(ctx, cr.id)
+	c, err := a.clients.GetClient(r.Context(), cr.id)
 	if err != nil {
 		return nil, storeErr(err, authFailed())
 	}
@@ -83,7 +90,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p para
 	if !hashMatches(cr.secret, c.SecretHash) {
 		return nil, authFailed()
 	}
-	if !c.SecretExpiresAt.IsZero() && s.now().After(c.SecretExpiresAt) {
+	if !c.SecretExpiresAt.IsZero() && a.now().After(c.SecretExpiresAt) {
 		return nil, authFailed()
 	}
 	return c, nil

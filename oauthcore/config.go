@@ -3,8 +3,8 @@ package oauthcore
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,7 +25,7 @@ type Config struct {
 	AccessTokenLifetime  time.Duration
 	RefreshTokenLifetime time.Duration
 	// ClientLifetime is how long a registration lives; negative means
-	// forever (the Caddy app maps the original's 0 to that).
+	// forever (the Caddy app maps mcp-oauth-dynamicclient's 0 to that).
 	ClientLifetime time.Duration
 	CodeLifetime   time.Duration
 	// RefreshGrace is how long a rotated refresh token may be presented
@@ -75,8 +75,8 @@ type GitHubConfig struct {
 	Timeout      time.Duration
 }
 
-// Defaults fills zero fields with the defaults of the original (lifetimes)
-// and of this project (everything the original did not have).
+// Defaults fills zero fields: lifetimes as mcp-oauth-dynamicclient had
+// them, and this project's defaults for everything else.
 func (c *Config) Defaults() {
 	setDur := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -135,7 +135,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.CodeLifetime > 10*time.Minute {
-		return fmt.Errorf("code_lifetime %s is too long: authorization codes must live at most 10 minutes (O21 §4.1.2)", c.CodeLifetime)
+		return fmt.Errorf("code_lifetime %s is too long: authorization codes must live at most 10 minutes (OAuth 2.1 §4.1.2)", c.CodeLifetime)
 	}
 	if c.Leeway > time.Minute {
 		return fmt.Errorf("leeway %s is too long: at most 1m", c.Leeway)
@@ -161,7 +161,7 @@ func CheckIssuer(issuer string) error {
 	if err != nil || u.Host == "" || !u.IsAbs() {
 		return fmt.Errorf("issuer %q must be an absolute URL such as https://auth.example.com", issuer)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
 		return fmt.Errorf("issuer %q must use https (http is allowed only on localhost, 127.0.0.1 or [::1])", issuer)
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -170,29 +170,12 @@ func CheckIssuer(issuer string) error {
 	return nil
 }
 
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback() && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
-}
-
 // hasScopes reports whether every scope in s is configured.
 func (c *Config) hasScopes(s string) bool {
 	for _, want := range strings.Fields(s) {
-		if !contains(c.Scopes, want) {
+		if !slices.Contains(c.Scopes, want) {
 			return false
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

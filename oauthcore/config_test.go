@@ -87,9 +87,8 @@ func TestUserAllowed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Server{allow: newAllowList(tt.list), upstream: fakeResolver{"alice": "4242", "bob": "5"},
-				log: slog.New(slog.DiscardHandler)}
-			if got := s.userAllowed(t.Context(), tt.user); got != tt.ok {
+			al := newAllowList(tt.list, fakeResolver{"alice": "4242", "bob": "5"}, slog.New(slog.DiscardHandler))
+			if got := al.allows(t.Context(), tt.user); got != tt.ok {
 				t.Errorf("userAllowed(%v, %+v) = %v, want %v", tt.list, tt.user, got, tt.ok)
 			}
 		})
@@ -98,15 +97,15 @@ func TestUserAllowed(t *testing.T) {
 
 func TestAllowListPinsFirstResolution(t *testing.T) {
 	res := fakeResolver{"alice": "4242"}
-	s := &Server{allow: newAllowList([]string{"alice"}), upstream: res, log: slog.New(slog.DiscardHandler)}
-	if err := s.ResolveAllowedUsers(t.Context()); err != nil {
+	al := newAllowList([]string{"alice"}, res, slog.New(slog.DiscardHandler))
+	if err := al.resolveAll(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	res["alice"] = "999999" // alice renamed; someone else registered "alice"
-	if s.userAllowed(t.Context(), User{ID: "999999", Login: "alice"}) {
+	if al.allows(t.Context(), User{ID: "999999", Login: "alice"}) {
 		t.Fatal("the new holder of the login must not inherit access")
 	}
-	if !s.userAllowed(t.Context(), User{ID: "4242", Login: "alice"}) {
+	if !al.allows(t.Context(), User{ID: "4242", Login: "alice"}) {
 		t.Fatal("the pinned account keeps access")
 	}
 }

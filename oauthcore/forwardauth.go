@@ -5,14 +5,27 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/bounded"
 )
+
+// forwardAuth is the ForwardAuth endpoint, /verify, and the metadata of
+// the resources it protects, /verify/metadata and the issuer's own RFC 9728
+// document.
+type forwardAuth struct {
+	*env
+	verifier *Verifier
+	// gates caches the gates by resource, queries by the query string of
+	// the auth URL.
+	gates, queries bounded.Map
+}
 
 // serveVerify is the ForwardAuth endpoint for deployments that keep Traefik
 // or nginx in front: 200 with the identity headers, or the gate's 401/403.
 //
 // With /verify?resource=https://mcp.example.com/github the resource space
 // is fixed by the operator in the auth URL, never taken from request
-// headers (the original's defect #19). Within that space X-Forwarded-Uri,
+// headers (defect #19). Within that space X-Forwarded-Uri,
 // which the proxy sets, names the URL the client asked for: a token is
 // good there if its audience lies in the space and the URL at or below the
 // audience. A forged X-Forwarded-Uri can only name another URL inside the
@@ -24,11 +37,11 @@ import (
 // https://b.example/ whatever the headers say. Tokens issued without a
 // resource (audience: the issuer) stay accepted, as without the headers.
 // With `resources` configured, a forwarded URL outside them is refused.
-func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
+func (fa *forwardAuth) serveVerify(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodGet, http.MethodPost, http.MethodHead) {
 		return
 	}
-	g, explicit, err := s.verifyGate(r.URL.RawQuery)
+	g, explicit, err := fa.verifyGate(r.URL.RawQuery)
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -36,13 +49,13 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 	var fg *Gate
 	var path string
 	if !explicit {
-		fg, path = s.forwardedGate(r)
+		fg, path = fa.forwardedGate(r)
 	}
 	var c *Claims
 	if fg != nil {
-		c, err = s.checkForwarded(w, r, g, fg, path)
+		c, err = fa.checkForwarded(w, r, g, fg, path)
 	} else {
-		c, err = g.Check(w, r, s.verifier, forwardedPath(r, g))
+		c, err = g.Check(w, r, fa.verifier, forwardedPath(r, g))
 	}
 	if err != nil {
 		return
@@ -65,23 +78,23 @@ func (s *Server) serveVerify(w http.ResponseWriter, r *http.Request) {
 // (plain http away from loopback, dot segments ...), or when the URL lies
 // outside the configured `resources`: a deployment that worked before
 // keeps working.
-func (s *Server) forwardedGate(r *http.Request) (g *Gate, path string) {
+func (fa *forwardAuth) forwardedGate(r *http.Request) (g *Gate, path string) {
 	proto, host, uri := r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Uri")
 	if proto == "" || host == "" || uri == "" {
 		return nil, ""
 	}
 	canon, err := forwardedResource(proto, host, uri)
-	if err != nil || (len(s.cfg.Resources) > 0 && !s.inConfiguredSpace(canon)) {
+	if err != nil || (len(fa.cfg.Resources) > 0 && !fa.cfg.inConfiguredSpace(canon)) {
 		return nil, ""
 	}
 	origin, path := SplitResource(canon)
-	return s.forwardAuthGate(origin), path
+	return fa.forwardAuthGate(origin), path
 }
 
 // forwardedResource is the canonical resource of the URL a proxy reports:
 // proto://host followed by the path of uri (its query dropped). Of a
 // comma-separated proto or host (proxies in a chain), the first is the
-// client's.
+// client'fa.
 func forwardedResource(proto, host, uri string) (string, error) {
 	proto, _, _ = strings.Cut(proto, ",")
 	host, _, _ = strings.Cut(host, ",")
@@ -107,12 +120,12 @@ func forwardedResource(proto, host, uri string) (string, error) {
 // resource (audience: the issuer) passes the issuer gate ig as it would
 // without the forwarded headers. A refusal points at the forwarded URL's
 // metadata.
-func (s *Server) checkForwarded(w http.ResponseWriter, r *http.Request, ig, fg *Gate, path string) (*Claims, error) {
-	raw, err := bearerFromRequest(r)
+func (fa *forwardAuth) checkForwarded(w http.ResponseWriter, r *http.Request, ig, fg *Gate, path string) (*Claims, error) {
+	raw, err := bearerToken(r)
 	if err == nil {
 		var c *Claims
-		if c, err = s.verifier.Verify(r.Context(), raw); err == nil {
-			if c.Aud() == s.cfg.Issuer {
+		if c, err = fa.verifier.Verify(r.Context(), raw); err == nil {
+			if c.Aud() == fa.cfg.Issuer {
 				err = ig.authorize(c, ig.path)
 			} else {
 				err = fg.authorize(c, path)
@@ -142,30 +155,13 @@ func forwardedPath(r *http.Request, g *Gate) string {
 // gates every path, so the metadata lives here and /verify's 401 points
 // at it. Only resources the operator listed in `resources` are described
 // when that list is set.
-func (s *Server) serveVerifyMetadata(w http.ResponseWriter, r *http.Request) {
+func (fa *forwardAuth) serveVerifyMetadata(w http.ResponseWriter, r *http.Request) {
 	canon, err := CanonicalResource(r.URL.Query().Get("resource"))
-	if err != nil || (len(s.cfg.Resources) > 0 && !s.inConfiguredSpace(canon)) {
-		WriteError(w, newError(http.StatusNotFound, "invalid_target", "no metadata for this resource"))
+	if err != nil || (len(fa.cfg.Resources) > 0 && !fa.cfg.inConfiguredSpace(canon)) {
+		WriteError(w, NewError(http.StatusNotFound, CodeInvalidTarget, "no metadata for this resource"))
 		return
 	}
-	s.forwardAuthGate(canon).ServeMetadata(w, r, canon)
-}
-
-// inConfiguredSpace reports whether res lies at or below a configured
-// resource.
-func (s *Server) inConfiguredSpace(res string) bool {
-	for _, r := range s.cfg.Resources {
-		canon, err := CanonicalResource(r)
-		if err != nil {
-			continue
-		}
-		o, p := SplitResource(canon)
-		ro, rp := SplitResource(res)
-		if o == ro && within(rp, p) {
-			return true
-		}
-	}
-	return false
+	fa.forwardAuthGate(canon).ServeMetadata(w, r, canon)
 }
 
 // maxForwardAuthGates bounds each of the /verify caches (queries, gates):
@@ -184,8 +180,8 @@ type verifyQuery struct {
 // verifyGate returns the gate for /verify's query string (the operator's
 // auth URL, so the same few strings every time: they key the cache, and a
 // repeat request parses nothing) and whether the query named a resource.
-func (s *Server) verifyGate(rawQuery string) (*Gate, bool, error) {
-	if q, ok := s.faQueries.Load(rawQuery); ok {
+func (fa *forwardAuth) verifyGate(rawQuery string) (*Gate, bool, error) {
+	if q, ok := fa.queries.Load(rawQuery); ok {
 		vq := q.(*verifyQuery)
 		return vq.gate, vq.explicit, nil
 	}
@@ -194,31 +190,31 @@ func (s *Server) verifyGate(rawQuery string) (*Gate, bool, error) {
 		return nil, false, invalidRequest("the query is not valid URL encoding")
 	}
 	vq := &verifyQuery{}
-	resource := s.cfg.Issuer
+	resource := fa.cfg.Issuer
 	if res := q.Get("resource"); res != "" {
 		if resource, err = CanonicalResource(res); err != nil {
 			return nil, false, invalidRequest("resource: " + err.Error())
 		}
 		vq.explicit = true
 	}
-	vq.gate = s.forwardAuthGate(resource)
-	s.faQueries.Keep(rawQuery, vq)
+	vq.gate = fa.forwardAuthGate(resource)
+	fa.queries.Keep(rawQuery, vq)
 	return vq.gate, vq.explicit, nil
 }
 
-func (s *Server) forwardAuthGate(resource string) *Gate {
-	if g, ok := s.faGates.Load(resource); ok {
+func (fa *forwardAuth) forwardAuthGate(resource string) *Gate {
+	if g, ok := fa.gates.Load(resource); ok {
 		return g.(*Gate)
 	}
-	g := s.NewGate(resource, nil, true)
-	g.metadataBase = s.cfg.Issuer + pathVerifyMetadata
-	s.faGates.Keep(resource, g)
+	g := newGate(&fa.cfg, resource, nil, true)
+	g.metadataBase = fa.cfg.Issuer + pathVerifyMetadata
+	fa.gates.Keep(resource, g)
 	return g
 }
 
 // serveIssuerMetadata publishes RFC 9728 metadata for the issuer as a
 // resource: tokens requested without a resource carry it as audience, and
 // /verify's challenge for them points here.
-func (s *Server) serveIssuerMetadata(w http.ResponseWriter, r *http.Request) {
-	s.forwardAuthGate(s.cfg.Issuer).ServeMetadata(w, r, s.cfg.Issuer)
+func (fa *forwardAuth) serveIssuerMetadata(w http.ResponseWriter, r *http.Request) {
+	fa.forwardAuthGate(fa.cfg.Issuer).ServeMetadata(w, r, fa.cfg.Issuer)
 }

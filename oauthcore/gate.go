@@ -40,39 +40,18 @@ type Gate struct {
 // tells where the metadata of a resource URL is advertised: at its RFC 9728
 // well-known URL, or (for a gate that only sees requests below its path)
 // at the resource URL plus the well-known suffix, which the gate answers.
-func (s *Server) NewGate(resource string, scopes []string, standardMetadata bool) *Gate {
+func newGate(cfg *Config, resource string, scopes []string, standardMetadata bool) *Gate {
 	origin, path := SplitResource(resource)
 	// The challenge and the metadata name what to ask for: the required
 	// scopes, or the default scope when none is required, so a client
 	// never requests a scope this server would not grant.
-	ask := s.cfg.challengeScope(scopes)
-	g := &Gate{Resource: resource, Scopes: scopes, origin: origin, path: path, issuer: s.cfg.Issuer,
+	ask := cfg.challengeScope(scopes)
+	g := &Gate{Resource: resource, Scopes: scopes, origin: origin, path: path, issuer: cfg.Issuer,
 		inRoute: !standardMetadata, scopesJSON: ask}
 	if len(ask) > 0 {
 		g.scopeParam = `, scope="` + strings.Join(ask, " ") + `"`
 	}
 	return g
-}
-
-// SplitResource splits a canonical resource URL into origin and path.
-func SplitResource(resource string) (origin, path string) {
-	i := strings.Index(resource, "://")
-	if i < 0 {
-		return resource, ""
-	}
-	slash := strings.IndexByte(resource[i+3:], '/')
-	if slash < 0 {
-		return resource, ""
-	}
-	return resource[:i+3+slash], resource[i+3+slash:]
-}
-
-// within reports whether path p is base or below it on a segment boundary.
-func within(p, base string) bool {
-	if base == "" || p == base {
-		return true
-	}
-	return len(p) > len(base) && p[len(base)] == '/' && p[:len(base)] == base
 }
 
 // ResourceFor is the resource identifier of a request path: the URL itself
@@ -121,19 +100,30 @@ func (g *Gate) MetadataResource(path string) (string, bool) {
 	return g.origin + res, true
 }
 
-// Gate failures, each with its RFC 6750 §3 answer.
+// Gate failures besides the bearer ones (httpio.go).
 var (
-	errNoToken       = errors.New("no access token")
-	errQueryToken    = errors.New("access token in the URL")
 	errWrongAudience = errors.New("token audience is another resource")
 	errScope         = errors.New("token lacks a required scope")
+)
+
+// The gate's refusals (RFC 6750 §3, §3.1), rendered once; refuse adds the
+// per-request challenge.
+var (
+	refuseNoToken = (&Error{Code: CodeNone, Status: http.StatusUnauthorized,
+		Description: "an access token is required"}).prerender()
+	refuseQueryToken = (&Error{Code: CodeInvalidRequest, Status: http.StatusBadRequest,
+		Description: "send the access token in the Authorization header, not the URL"}).prerender()
+	refuseScope = (&Error{Code: CodeInsufficientScope, Status: http.StatusForbidden,
+		Description: "the access token lacks a required scope"}).prerender()
+	refuseInvalid = (&Error{Code: CodeInvalidToken, Status: http.StatusUnauthorized,
+		Description: "the access token is invalid, expired, revoked or not for this resource"}).prerender()
 )
 
 // Check authenticates a request for path (as the client sent it, before
 // any prefix stripping). On success it returns the claims; otherwise it has
 // written the 400/401/403/503 answer and returns the reason for the log.
 func (g *Gate) Check(w http.ResponseWriter, r *http.Request, v *Verifier, path string) (*Claims, error) {
-	raw, err := bearerFromRequest(r)
+	raw, err := bearerToken(r)
 	if err == nil {
 		var c *Claims
 		if c, err = v.Verify(r.Context(), raw); err == nil {
@@ -171,30 +161,6 @@ func (g *Gate) authorize(c *Claims, path string) error {
 	return nil
 }
 
-// bearerFromRequest takes the token from "Authorization: Bearer" only; a
-// token in the query (RFC 6750 §2.3) ends up in logs and is refused.
-func bearerFromRequest(r *http.Request) (string, error) {
-	if strings.Contains(r.URL.RawQuery, "access_token") && r.URL.Query().Has("access_token") {
-		return "", errQueryToken
-	}
-	vals := r.Header["Authorization"]
-	if len(vals) == 0 {
-		return "", errNoToken
-	}
-	if len(vals) > 1 {
-		return "", ErrInvalidToken
-	}
-	h := vals[0]
-	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return "", errNoToken
-	}
-	tok := strings.TrimSpace(h[7:])
-	if tok == "" {
-		return "", errNoToken
-	}
-	return tok, nil
-}
-
 // refuse writes the RFC 6750 answer for err, pointing the client at the
 // metadata of the resource it asked for (RFC 9728 §5.1).
 func (g *Gate) refuse(w http.ResponseWriter, err error, path string) {
@@ -204,26 +170,19 @@ func (g *Gate) refuse(w http.ResponseWriter, err error, path string) {
 		return
 	}
 	challenge := `Bearer resource_metadata="` + g.MetadataURL(g.ResourceFor(path)) + `"` + g.scopeParam
-	status, body := http.StatusUnauthorized, `{"error":"invalid_token","error_description":"the access token is invalid, expired, revoked or not for this resource"}`
+	e := refuseInvalid
 	switch {
 	case errors.Is(err, errNoToken):
-		// RFC 6750 §3.1: a request without credentials gets no error code.
-		body = `{"error_description":"an access token is required"}`
+		e = refuseNoToken
 	case errors.Is(err, errQueryToken):
-		challenge += `, error="invalid_request"`
-		status, body = http.StatusBadRequest, `{"error":"invalid_request","error_description":"send the access token in the Authorization header, not the URL"}`
+		e = refuseQueryToken
 	case errors.Is(err, errScope):
-		challenge += `, error="insufficient_scope"`
-		status, body = http.StatusForbidden, `{"error":"insufficient_scope","error_description":"the access token lacks a required scope"}`
-	default:
-		challenge += `, error="invalid_token"`
+		e = refuseScope
 	}
-	h := w.Header()
-	h.Set("WWW-Authenticate", challenge)
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
+	if e.Code != CodeNone {
+		challenge += `, error="` + string(e.Code) + `"`
+	}
+	writeErrorChallenge(w, e, challenge)
 }
 
 // ServeMetadata writes the RFC 9728 metadata of a resource in the space.

@@ -5,10 +5,18 @@ import (
 	"net/http"
 )
 
-// serveIntrospect is RFC 7662. Only confidential clients may introspect,
+// introspectEndpoint is RFC 7662 token introspection, /introspect.
+type introspectEndpoint struct {
+	*env
+	auth    *clientAuthenticator
+	tokens  *Tokens
+	revoked revocationCheck
+}
+
+// serve is RFC 7662. Only confidential clients may introspect,
 // and only their own tokens; everything else is {"active": false}, so the
 // endpoint cannot be used to scan tokens or read identities (RV-02).
-func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
+func (in *introspectEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
@@ -16,30 +24,30 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	p, err := parsePostForm(w, r)
 	var c *Client
 	if err == nil {
-		c, err = s.authenticateClient(r.Context(), r, p)
+		c, err = in.auth.authenticate(r, p)
 	}
 	if err == nil && c.Public() {
 		err = authFailed()
 	}
 	var resp map[string]any
 	if err == nil {
-		resp, err = s.introspect(r.Context(), c, p.get("token"))
+		resp, err = in.introspect(r.Context(), c, p.get("token"))
 	}
 	if err != nil {
-		s.fail(w, r, "introspect", p.get("client_id"), err)
+		in.fail(w, r, "introspect", p.get("client_id"), err)
 		return
 	}
 	noStore(w.Header())
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) introspect(ctx context.Context, c *Client, token string) (map[string]any, error) {
+func (in *introspectEndpoint) introspect(ctx context.Context, c *Client, token string) (map[string]any, error) {
 	inactive := map[string]any{"active": false}
-	claims, err := s.tokens.Verify(token)
+	claims, err := in.tokens.Verify(token)
 	if err != nil || claims.ClientID != c.ID {
 		return inactive, nil
 	}
-	revoked, err := s.Revoked(ctx, claims)
+	revoked, err := in.revoked.revoked(ctx, claims)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -51,16 +59,4 @@ func (s *Server) introspect(ctx context.Context, c *Client, token string) (map[s
 		"username": claims.Username, "sub": claims.Subject, "aud": claims.Aud(), "iss": claims.Issuer,
 		"exp": claims.ExpiresAt.Unix(), "iat": claims.IssuedAt.Unix(), "jti": claims.ID,
 	}, nil
-}
-
-// Revoked reports whether a verified token was revoked, directly or through
-// its grant (code replay, refresh reuse, client deletion, RFC 7009).
-func (s *Server) Revoked(ctx context.Context, c *Claims) (bool, error) {
-	if revoked, err := s.store.TokenRevoked(ctx, c.ID); err != nil || revoked {
-		return revoked, err
-	}
-	if c.GrantID == "" {
-		return false, nil
-	}
-	return s.store.GrantRevoked(ctx, c.GrantID)
 }

@@ -17,7 +17,7 @@ const atJWTType = "at+jwt"
 const maxTokenBytes = 8 << 10
 
 // Tokens signs and verifies access tokens. With an HMAC secret it is HS256
-// as in the original; otherwise ES256 keys from the keyring.
+// (the mcp-oauth-dynamicclient format); otherwise ES256 keys from the keyring.
 type Tokens struct {
 	issuer string
 	secret []byte

@@ -92,13 +92,10 @@ func renderPage(w http.ResponseWriter, status int, data pageData) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// errorPage shows an error locally: used whenever redirecting is not safe
-// (unknown client, unregistered redirect URI, unapproved client, bad state).
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, step, clientID string, err error) {
-	e := AsError(err)
-	s.logFailure(r, step, clientID, e)
+// renderError shows a refusal as the error page, with its Retry-After.
+func renderError(w http.ResponseWriter, e *Error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	renderPage(w, e.Status, pageData{Title: "Sign-in cannot continue", Code: e.Code, Description: e.Description})
+	renderPage(w, e.Status, pageData{Title: "Sign-in cannot continue", Code: string(e.Code), Description: e.Description})
 }

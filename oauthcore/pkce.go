@@ -24,3 +24,20 @@ func verifyPKCE(verifier, challenge string) bool {
 	got := base64.RawURLEncoding.EncodeToString(sum[:])
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
+
+// validChallenge checks the S256 challenge syntax: 43 base64url characters.
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if !isBase64URL(c[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isBase64URL(b byte) bool {
+	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_'
+}

@@ -2,8 +2,8 @@ package oauthcore
 
 import (
 	"errors"
-	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -47,13 +47,13 @@ func (c *Config) checkRedirectURI(raw string) error {
 		}
 		return nil
 	case scheme == "http":
-		if !isLoopbackLiteral(u) {
+		if !isLoopbackURL(u) {
 			return errors.New("http redirect URIs are only allowed for 127.0.0.1, [::1] and localhost; use https")
 		}
 		return nil
-	case contains(deniedSchemes, scheme):
+	case slices.Contains(deniedSchemes, scheme):
 		return errors.New("redirect URI scheme " + scheme + " is not allowed")
-	case len(c.PrivateSchemes) > 0 && !contains(c.PrivateSchemes, scheme):
+	case len(c.PrivateSchemes) > 0 && !slices.Contains(c.PrivateSchemes, scheme):
 		return errors.New("redirect URI scheme " + scheme + " is not allowed here: use https, loopback http, or one of the schemes " + strings.Join(c.PrivateSchemes, ", "))
 	}
 	// RFC 8252 §7.1 asks native apps for reverse-DNS schemes, but real apps
@@ -70,17 +70,21 @@ func isPrivateUseScheme(u *url.URL) bool {
 	return s != "http" && s != "https"
 }
 
-// isLoopbackLiteral accepts exactly the hosts 127.0.0.1, [::1] and
-// localhost: not look-alikes such as localhost.evil.test, decimal or hex
-// encodings of 127.0.0.1, or other addresses in 127/8.
-func isLoopbackLiteral(u *url.URL) bool {
-	switch u.Hostname() {
-	case "127.0.0.1", "localhost":
-		return !strings.HasPrefix(u.Host, "[")
-	case "::1":
-		return strings.HasPrefix(u.Host, "[::1]")
-	}
-	return false
+// IsLoopbackHost is the one loopback rule of this project: exactly the
+// hosts localhost, 127.0.0.1 and ::1 (as url.URL.Hostname returns them,
+// without brackets). Not look-alikes such as localhost.evil.test, decimal,
+// hex or IPv4-mapped spellings of 127.0.0.1, or other addresses in 127/8:
+// they are where parsers disagree. It decides loopback redirect URIs,
+// plain-http issuers and resources, and the gate's loopback origins.
+func IsLoopbackHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// isLoopbackURL applies IsLoopbackHost to a URL, with an IPv6 host in
+// brackets and the others not.
+func isLoopbackURL(u *url.URL) bool {
+	h := u.Hostname()
+	return IsLoopbackHost(h) && strings.HasPrefix(u.Host, "[") == (h == "::1")
 }
 
 // matchRedirectURI reports whether a requested redirect URI is one the
@@ -93,12 +97,12 @@ func matchRedirectURI(registered []string, requested string) bool {
 		}
 	}
 	req, err := url.Parse(requested)
-	if err != nil || req.Scheme != "http" || !isLoopbackLiteral(req) || req.User != nil || req.Fragment != "" || strings.Contains(requested, "#") {
+	if err != nil || req.Scheme != "http" || !isLoopbackURL(req) || req.User != nil || req.Fragment != "" || strings.Contains(requested, "#") {
 		return false
 	}
 	for _, r := range registered {
 		reg, err := url.Parse(r)
-		if err != nil || reg.Scheme != "http" || !isLoopbackLiteral(reg) {
+		if err != nil || reg.Scheme != "http" || !isLoopbackURL(reg) {
 			continue
 		}
 		if withoutPort(reg) == withoutPort(req) {
@@ -117,74 +121,4 @@ func withoutPort(u *url.URL) string {
 		v.Host = "[" + v.Host + "]"
 	}
 	return v.String()
-}
-
-// CanonicalResource is the form a resource indicator is compared in: the
-// scheme and host lowercased, a default port dropped and no trailing slash
-// (so https://mcp.example.com/github/ and https://mcp.example.com/github
-// name the same resource). The gate uses the same function for its
-// audience, so the two always agree byte for byte.
-func CanonicalResource(raw string) (string, error) {
-	if err := checkResource(raw); err != nil {
-		return "", err
-	}
-	u, _ := url.Parse(raw)
-	u.Scheme = strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
-		port = ""
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host = net.JoinHostPort(strings.Trim(host, "[]"), port)
-	}
-	u.Host = host
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	return u.String(), nil
-}
-
-// checkResource validates an RFC 8707 resource indicator: an absolute
-// https URI (http on loopback) without fragment or user info (RS-01). It
-// also refuses what no gate could ever match as an audience, so the client
-// hears it now rather than from a token that fails later: a query (RFC
-// 8707 §2: SHOULD NOT), dot segments and encoded slashes (which name the
-// same path two ways).
-func checkResource(raw string) error {
-	if len(raw) > maxRedirectURIBytes {
-		return errors.New("resource is too long")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return errors.New("resource must be an absolute URI")
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
-		return errors.New("resource must not have a fragment or user info")
-	}
-	if u.RawQuery != "" || u.ForceQuery {
-		return errors.New("resource must not have a query")
-	}
-	if hasDotSegment(u.EscapedPath()) || strings.Contains(strings.ToLower(u.EscapedPath()), "%2f") {
-		return errors.New("resource must not have dot segments or encoded slashes in its path")
-	}
-	s := strings.ToLower(u.Scheme)
-	if s != "https" && !(s == "http" && isLoopbackHost(u.Hostname())) {
-		return errors.New("resource must use https")
-	}
-	return nil
-}
-
-// hasDotSegment reports whether an escaped path has a "." or ".." segment,
-// also percent-encoded (RFC 3986 §3.3, §6.2.2.3).
-func hasDotSegment(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
-		switch strings.ToLower(seg) {
-		case ".", "..", "%2e", "%2e%2e", ".%2e", "%2e.":
-			return true
-		}
-	}
-	return false
 }

@@ -8,14 +8,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 )
 
 // refresh is the refresh_token grant: bound to its client, narrowed only,
 // rotated on every use, with a grace window in which the previous token
 // yields the same successor, and family revocation on reuse after it
-// (O21 §4.3.1, BCP §4.14.2).
-func (s *Server) refresh(r *http.Request, p params, c *Client) (*tokenResponse, error) {
+// (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
+func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenResponse, error) {
 	ctx := r.Context()
 	rt := p.get("refresh_token")
 	if rt == "" {
@@ -23,39 +24,39 @@ func (s *Server) refresh(r *http.Request, p params, c *Client) (*tokenResponse, 
 	}
 	hash := HashSecret(rt)
 	for attempt := 0; attempt < 4; attempt++ {
-		g, err := s.store.GrantByRefresh(ctx, hash)
+		g, err := t.grants.GrantByRefresh(ctx, hash)
 		if err != nil {
 			return nil, storeErr(err, invalidGrant("the refresh token is invalid or expired"))
 		}
-		scope, err := s.checkRefresh(p, c, g)
+		scope, err := t.checkRefresh(p, c, g)
 		if err != nil {
 			return nil, err
 		}
-		if !s.userAllowed(ctx, g.User) {
+		if !t.allow.allows(ctx, g.User) {
 			// RT-08: the allow-list is re-checked; a removed user's grant ends.
-			if err := s.store.RevokeGrant(ctx, g.ID); err != nil {
+			if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
 				return nil, unavailable(err)
 			}
 			return nil, invalidGrant("this GitHub account is no longer allowed")
 		}
-		next, err := s.rotate(ctx, g, hash, rt)
+		next, err := t.rotate(ctx, g, hash, rt)
 		if errors.Is(err, ErrConflict) {
 			continue // a concurrent refresh won; look again
 		}
 		if err != nil {
 			return nil, err
 		}
-		return s.respond(g, next, scope)
+		return t.respond(g, next, scope)
 	}
 	return nil, unavailable(errors.New("refresh: too many concurrent rotations"))
 }
 
 // checkRefresh binds the token to its client and narrows scope and resource.
-func (s *Server) checkRefresh(p params, c *Client, g *Grant) (string, error) {
+func (t *tokenEndpoint) checkRefresh(p params, c *Client, g *Grant) (string, error) {
 	if g.ClientID != c.ID {
 		return "", invalidGrant("the refresh token was not issued to this client")
 	}
-	if s.now().After(g.ExpiresAt) {
+	if t.now().After(g.ExpiresAt) {
 		return "", invalidGrant("the refresh token is invalid or expired")
 	}
 	if err := checkTarget(p, g.Resource); err != nil {
@@ -70,11 +71,11 @@ func (s *Server) checkRefresh(p params, c *Client, g *Grant) (string, error) {
 		granted := strings.Fields(g.Scope)
 		var out []string
 		for _, sc := range strings.Fields(req) {
-			if sc == scopeOfflineAccess || contains(out, sc) {
+			if sc == scopeOfflineAccess || slices.Contains(out, sc) {
 				continue
 			}
-			if !contains(granted, sc) {
-				return "", newError(400, "invalid_scope", "scope may only be narrowed on refresh")
+			if !slices.Contains(granted, sc) {
+				return "", NewError(400, CodeInvalidScope, "scope may only be narrowed on refresh")
 			}
 			out = append(out, sc)
 		}
@@ -86,30 +87,30 @@ func (s *Server) checkRefresh(p params, c *Client, g *Grant) (string, error) {
 }
 
 // rotate returns the refresh token to hand out for presented token rt.
-func (s *Server) rotate(ctx context.Context, g *Grant, hash, rt string) (string, error) {
-	now := s.now()
+func (t *tokenEndpoint) rotate(ctx context.Context, g *Grant, hash, rt string) (string, error) {
+	now := t.now()
 	switch {
 	case hash == g.RefreshHash:
-		next, err := s.secret("")
+		next, err := t.secret("")
 		if err != nil {
 			return "", unavailable(err)
 		}
-		sealed, err := seal(rt, next, s.rand)
+		sealed, err := seal(rt, next, t.rand)
 		if err != nil {
 			return "", unavailable(err)
 		}
 		g.PrevRefreshHash, g.RefreshHash, g.Successor = hash, HashSecret(next), sealed
-		g.RotatedAt, g.LastUsed, g.ExpiresAt = now, now, now.Add(s.cfg.RefreshTokenLifetime)
+		g.RotatedAt, g.LastUsed, g.ExpiresAt = now, now, now.Add(t.cfg.RefreshTokenLifetime)
 		g.Version++
-		if err := s.store.UpdateGrant(ctx, g); err != nil {
+		if err := t.grants.UpdateGrant(ctx, g); err != nil {
 			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
 				return "", ErrConflict
 			}
 			return "", unavailable(err)
 		}
-		s.log.InfoContext(ctx, "refresh token rotated", "step", "token", "grant_type", grantRefresh, "client_id", g.ClientID)
+		t.log.InfoContext(ctx, "refresh token rotated", "step", "token", "grant_type", grantRefresh, "client_id", g.ClientID)
 		return next, nil
-	case hash == g.PrevRefreshHash && now.Sub(g.RotatedAt) <= s.cfg.RefreshGrace:
+	case hash == g.PrevRefreshHash && now.Sub(g.RotatedAt) <= t.cfg.RefreshGrace:
 		// Lost response or a parallel refresh: the same successor again.
 		next, err := unseal(rt, g.Successor)
 		if err != nil {
@@ -119,8 +120,8 @@ func (s *Server) rotate(ctx context.Context, g *Grant, hash, rt string) (string,
 	}
 	// An older token, or the previous one after the grace window: the
 	// family is compromised (RT-03).
-	s.log.WarnContext(ctx, "refresh token reused; revoking its grant", "step", "token", "client_id", g.ClientID)
-	if err := s.store.RevokeGrant(ctx, g.ID); err != nil {
+	t.log.WarnContext(ctx, "refresh token reused; revoking its grant", "step", "token", "client_id", g.ClientID)
+	if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
 		return "", unavailable(err)
 	}
 	return "", invalidGrant("the refresh token was already used")

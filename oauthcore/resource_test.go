@@ -3,12 +3,12 @@ package oauthcore
 import "testing"
 
 func TestResolveResource(t *testing.T) {
-	one := &Server{cfg: Config{Resources: []string{"https://mcp.example.com/github"}}}
-	two := &Server{cfg: Config{Resources: []string{"https://mcp.example.com/github", "https://mcp.example.com/fetch"}}}
-	open := &Server{}
+	one := &Config{Resources: []string{"https://mcp.example.com/github"}}
+	two := &Config{Resources: []string{"https://mcp.example.com/github", "https://mcp.example.com/fetch"}}
+	open := &Config{}
 	tests := []struct {
 		name    string
-		s       *Server
+		s       *Config
 		in      []string
 		want    string
 		wantErr bool
@@ -31,7 +31,7 @@ func TestResolveResource(t *testing.T) {
 		{"encoded dot segment", open, []string{"https://x.test/a/%2E%2E/mcp"}, "", true},
 		{"encoded slash", open, []string{"https://x.test/a%2Fb"}, "", true},
 		{"canonical form", open, []string{"HTTPS://X.Test:443/mcp/"}, "https://x.test/mcp", false},
-		{"one configured, canonicalised", &Server{cfg: Config{Resources: []string{"https://MCP.example.com:443/github/"}}}, nil, "https://mcp.example.com/github", false},
+		{"one configured, canonicalised", &Config{Resources: []string{"https://MCP.example.com:443/github/"}}, nil, "https://mcp.example.com/github", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,11 +5,20 @@ import (
 	"net/http"
 )
 
-// serveRevoke is RFC 7009. The client must authenticate and can revoke
+// revokeEndpoint is RFC 7009 token revocation, /revoke.
+type revokeEndpoint struct {
+	*env
+	auth        *clientAuthenticator
+	tokens      *Tokens
+	grants      GrantStore
+	revocations RevocationStore
+}
+
+// serve is RFC 7009. The client must authenticate and can revoke
 // only its own tokens; anything else is answered 200 and does nothing
 // (RFC 7009 §2.2), so the endpoint is no oracle (RV-01). Revoking an
 // access token ends that token; revoking a refresh token ends the grant.
-func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
+func (rv *revokeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
@@ -20,32 +29,32 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	var c *Client
 	if err == nil {
-		c, err = s.authenticateClient(r.Context(), r, p)
+		c, err = rv.auth.authenticate(r, p)
 	}
 	if err == nil {
-		err = s.revoke(r, c, p.get("token"))
+		err = rv.revoke(r, c, p.get("token"))
 	}
 	if err != nil {
-		s.fail(w, r, "revoke", p.get("client_id"), err)
+		rv.fail(w, r, "revoke", p.get("client_id"), err)
 		return
 	}
 	noStore(w.Header())
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) revoke(r *http.Request, c *Client, token string) error {
+func (rv *revokeEndpoint) revoke(r *http.Request, c *Client, token string) error {
 	ctx := r.Context()
-	if claims, err := s.tokens.Verify(token); err == nil {
+	if claims, err := rv.tokens.Verify(token); err == nil {
 		if claims.ClientID != c.ID {
 			return nil
 		}
-		if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt.Time); err != nil {
+		if err := rv.revocations.RevokeToken(ctx, claims.ID, claims.ExpiresAt.Time); err != nil {
 			return unavailable(err)
 		}
-		s.log.InfoContext(ctx, "access token revoked", "step", "revoke", "client_id", c.ID, "jti", claims.ID)
+		rv.log.InfoContext(ctx, "access token revoked", "step", "revoke", "client_id", c.ID, "jti", claims.ID)
 		return nil
 	}
-	g, err := s.store.GrantByRefresh(ctx, HashSecret(token))
+	g, err := rv.grants.GrantByRefresh(ctx, HashSecret(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil // unknown tokens are not an error (RFC 7009 §2.2)
 	}
@@ -55,9 +64,9 @@ func (s *Server) revoke(r *http.Request, c *Client, token string) error {
 	if g.ClientID != c.ID {
 		return nil
 	}
-	if err := s.store.RevokeGrant(ctx, g.ID); err != nil {
+	if err := rv.grants.RevokeGrant(ctx, g.ID); err != nil {
 		return unavailable(err)
 	}
-	s.log.InfoContext(ctx, "grant revoked", "step", "revoke", "client_id", c.ID)
+	rv.log.InfoContext(ctx, "grant revoked", "step", "revoke", "client_id", c.ID)
 	return nil
 }

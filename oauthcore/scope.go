@@ -1,6 +1,9 @@
 package oauthcore
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // scopeOfflineAccess asks for a refresh token (OpenID Connect Core §11).
 // Refresh tokens are always issued, so it is accepted and ignored: it never
@@ -16,7 +19,7 @@ const scopeOfflineAccess = "offline_access"
 func narrowScope(requested string, allowed []string) []string {
 	var out []string
 	for _, sc := range strings.Fields(requested) {
-		if sc != scopeOfflineAccess && contains(allowed, sc) && !contains(out, sc) {
+		if sc != scopeOfflineAccess && slices.Contains(allowed, sc) && !slices.Contains(out, sc) {
 			out = append(out, sc)
 		}
 	}
@@ -52,20 +55,20 @@ func (c *Config) clientScopes(cl *Client) []string {
 // Only a client that registered a scope and asks for a configured scope
 // outside it is refused, with invalid_scope: its registration is the
 // limit it chose (AZ-10), and silently granting less would hide that.
-func (s *Server) grantScope(c *Client, requested string) (string, bool) {
+func (c *Config) grantScope(cl *Client, requested string) (string, bool) {
 	if len(requested) > maxFieldBytes {
 		return "", false
 	}
-	allowed := s.cfg.clientScopes(c)
-	for _, sc := range narrowScope(requested, s.cfg.Scopes) {
-		if !contains(allowed, sc) {
+	allowed := c.clientScopes(cl)
+	for _, sc := range narrowScope(requested, c.Scopes) {
+		if !slices.Contains(allowed, sc) {
 			return "", false
 		}
 	}
 	if got := narrowScope(requested, allowed); len(got) > 0 {
 		return strings.Join(got, " "), true
 	}
-	if def := narrowScope(s.cfg.DefaultScope, allowed); len(def) > 0 {
+	if def := narrowScope(c.DefaultScope, allowed); len(def) > 0 {
 		return strings.Join(def, " "), true
 	}
 	return strings.Join(allowed, " "), len(allowed) > 0

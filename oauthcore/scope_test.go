@@ -26,7 +26,7 @@ func TestRegisteredScope(t *testing.T) {
 }
 
 func TestGrantScope(t *testing.T) {
-	s := &Server{cfg: Config{Scopes: []string{"mcp", "admin"}, DefaultScope: "mcp"}}
+	s := &Config{Scopes: []string{"mcp", "admin"}, DefaultScope: "mcp"}
 	client := func(scope string) *Client { return &Client{Metadata: Metadata{Scope: scope}} }
 	tests := []struct {
 		registered, requested, want string

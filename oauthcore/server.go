@@ -28,28 +28,17 @@ type Options struct {
 	Upstream Upstream
 }
 
-// Server is the authorization server.
+// Server is the authorization server: the endpoints, each holding only
+// the stores and services it uses, and the routes to them. It only wires;
+// the protocol lives in the endpoint types.
 type Server struct {
-	cfg      Config
+	env      *env
 	store    Store
-	upstream Upstream
 	tokens   *Tokens
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
-	routes   map[string]http.HandlerFunc
 	verifier *Verifier
 	allow    *allowList
-	// ratFailures throttles guessing of registration access tokens per
-	// client address and client, ratAddrFailures per address;
-	// registrations bounds registrations per client address (DR-01).
-	ratFailures     *throttle
-	ratAddrFailures *throttle
-	registrations   *throttle
-	// faGates caches the gates of the ForwardAuth endpoint by resource,
-	// faQueries by the query string of the auth URL.
-	faGates   bounded.Map
-	faQueries bounded.Map
+	routes   map[string]http.HandlerFunc
+	manage   http.HandlerFunc // /register/{client_id}
 }
 
 // NewServer validates cfg (after applying defaults) and builds a server.
@@ -62,47 +51,132 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if store == nil {
 		return nil, errors.New("no store")
 	}
-	s := &Server{cfg: cfg, store: store, now: opts.Now, rand: opts.Rand, log: opts.Logger, upstream: opts.Upstream,
-		faGates: bounded.Map{Max: maxForwardAuthGates}, faQueries: bounded.Map{Max: maxForwardAuthGates}}
-	if s.now == nil {
-		s.now = time.Now
+	e := &env{cfg: cfg, now: opts.Now, rand: opts.Rand, log: opts.Logger}
+	if e.now == nil {
+		e.now = time.Now
 	}
-	if s.rand == nil {
-		s.rand = rand.Reader
+	if e.rand == nil {
+		e.rand = rand.Reader
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
 	}
-	if s.upstream == nil {
-		s.upstream = NewGitHub(cfg.GitHub, cfg.Issuer+"/callback", nil)
+	upstream := opts.Upstream
+	if upstream == nil {
+		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
 	}
-	s.allow = newAllowList(cfg.GitHub.AllowedUsers)
-	s.ratFailures = newThrottle(ratFailureLimit, time.Minute)
-	s.ratAddrFailures = newThrottle(ratAddrFailureLimit, time.Minute)
-	s.registrations = newThrottle(cfg.RegistrationLimit, time.Minute)
-	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: s.now}
+	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
+	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: e.now}
 	if len(cfg.JWTSecret) > 0 {
 		s.tokens.secret = cfg.JWTSecret
 	} else {
-		s.tokens.keys = &keyring{store: store, now: s.now, rand: s.rand, rotation: cfg.KeyRotation,
+		s.tokens.keys = &keyring{store: store, now: e.now, rand: e.rand, rotation: cfg.KeyRotation,
 			retain: cfg.AccessTokenLifetime + cfg.Leeway}
 	}
-	s.routes = s.buildRoutes()
-	s.verifier = s.NewVerifier(defaultCacheEntries)
+	s.verifier = newVerifier(s.tokens, store, e.now, cfg.Leeway, defaultCacheEntries)
+	s.route(upstream)
 	return s, nil
 }
+
+// route builds every endpoint with the parts it uses and maps the paths.
+func (s *Server) route(upstream Upstream) {
+	e, st := s.env, s.store
+	auth := &clientAuthenticator{clients: st, now: e.now}
+	flows := &browserFlows{env: e, clients: st, flows: st, consents: st, upstream: upstream}
+	disco := &discoveryEndpoint{env: e, tokens: s.tokens}
+	fa := &forwardAuth{env: e, verifier: s.verifier,
+		gates: bounded.Map{Max: maxForwardAuthGates}, queries: bounded.Map{Max: maxForwardAuthGates}}
+	s.manage = (&manageEndpoint{env: e, clients: st,
+		failures:     newThrottle(ratFailureLimit, time.Minute),
+		addrFailures: newThrottle(ratAddrFailureLimit, time.Minute)}).serve
+	s.routes = map[string]http.HandlerFunc{
+		pathMetadata:   disco.serveMetadata,
+		pathOIDCConfig: disco.serveMetadata,
+		pathRegister: (&registerEndpoint{env: e, clients: st,
+			limit: newThrottle(e.cfg.RegistrationLimit, time.Minute)}).serve,
+		pathAuthorize: (&authorizeEndpoint{flows}).serve,
+		pathConsent:   (&consentEndpoint{flows}).serve,
+		pathCallback:  (&callbackEndpoint{browserFlows: flows, codes: st, allow: s.allow}).serve,
+		pathToken: (&tokenEndpoint{env: e, auth: auth, codes: st, grants: st, tokens: s.tokens,
+			allow: s.allow}).serve,
+		pathRevoke: (&revokeEndpoint{env: e, auth: auth, tokens: s.tokens, grants: st,
+			revocations: st}).serve,
+		pathIntrospect: (&introspectEndpoint{env: e, auth: auth, tokens: s.tokens,
+			revoked: revocationCheck{st, st}}).serve,
+		pathVerify:         fa.serveVerify,
+		pathVerifyMetadata: fa.serveVerifyMetadata,
+		PRMPath:            fa.serveIssuerMetadata,
+	}
+	if s.tokens.secret == nil {
+		s.routes[pathJWKS] = disco.serveJWKS
+	}
+}
+
+// Endpoint paths.
+const (
+	pathMetadata   = "/.well-known/oauth-authorization-server"
+	pathOIDCConfig = "/.well-known/openid-configuration"
+	pathJWKS       = "/jwks"
+	pathRegister   = "/register" // and /register/{client_id} (RFC 7592)
+	pathAuthorize  = "/authorize"
+	pathConsent    = "/consent"
+	pathCallback   = "/callback"
+	pathToken      = "/token"
+	pathRevoke     = "/revoke"
+	pathIntrospect = "/introspect"
+	pathVerify     = "/verify"
+	// pathVerifyMetadata serves RFC 9728 metadata for ForwardAuth setups.
+	pathVerifyMetadata = "/verify/metadata"
+)
 
 // defaultCacheEntries bounds the verified-token cache (about 1 KiB each).
 const defaultCacheEntries = 1 << 16
 
+// Handler returns the endpoint for path, including the RFC 7592 client
+// configuration URLs /register/{client_id}, or nil when the path is not
+// one of ours (the Caddy handler then passes the request on).
+func (s *Server) Handler(path string) http.HandlerFunc {
+	if h := s.routes[path]; h != nil {
+		return h
+	}
+	if _, ok := managedClientID(path); ok {
+		return s.manage
+	}
+	return nil
+}
+
+// ServeHTTP serves every endpoint and 404s the rest; handy for tests and
+// for embedding outside Caddy.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := s.Handler(r.URL.Path); h != nil {
+		h(w, r)
+		return
+	}
+	WriteError(w, NewError(http.StatusNotFound, CodeInvalidRequest, "no such endpoint"))
+}
+
 // Verifier returns the server's shared access-token verifier.
 func (s *Server) Verifier() *Verifier { return s.verifier }
+
+// NewVerifier returns a verifier of this server's tokens with its own
+// cache of at most maxEntries tokens. Close it when done.
+func (s *Server) NewVerifier(maxEntries int) *Verifier {
+	return newVerifier(s.tokens, s.store, s.env.now, s.env.cfg.Leeway, maxEntries)
+}
+
+// NewGate prepares a gate for a canonical resource space. standardMetadata
+// tells where the metadata of a resource URL is advertised: at its RFC 9728
+// well-known URL, or (for a gate that only sees requests below its path)
+// at the resource URL plus the well-known suffix, which the gate answers.
+func (s *Server) NewGate(resource string, scopes []string, standardMetadata bool) *Gate {
+	return newGate(&s.env.cfg, resource, scopes, standardMetadata)
+}
 
 // Close releases the server's subscription to the store.
 func (s *Server) Close() { s.verifier.Close() }
 
 // Config returns the effective configuration (defaults applied).
-func (s *Server) Config() Config { return s.cfg }
+func (s *Server) Config() Config { return s.env.cfg }
 
 // Tokens returns the access-token signer and verifier.
 func (s *Server) Tokens() *Tokens { return s.tokens }
@@ -120,91 +194,9 @@ func (s *Server) Sync(ctx context.Context) error {
 	return s.tokens.keys.sync(ctx)
 }
 
-// Handler returns the endpoint for path, or nil when the path is not one of
-// ours (the Caddy handler then passes the request on).
-func (s *Server) Handler(path string) http.HandlerFunc {
-	return s.routes[path]
-}
-
-// ServeHTTP serves every endpoint and 404s the rest; handy for tests and
-// for embedding outside Caddy.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h := s.Handler(r.URL.Path); h != nil {
-		h(w, r)
-		return
-	}
-	if id, ok := managedClientID(r.URL.Path); ok {
-		s.serveManage(w, r, id)
-		return
-	}
-	WriteError(w, newError(404, "not_found", "no such endpoint"))
-}
-
-func (s *Server) buildRoutes() map[string]http.HandlerFunc {
-	m := map[string]http.HandlerFunc{
-		pathMetadata:   s.serveMetadata,
-		pathOIDCConfig: s.serveMetadata,
-		pathRegister:   s.serveRegister,
-		pathAuthorize:  s.serveAuthorize,
-		pathConsent:    s.serveConsent,
-		pathCallback:   s.serveCallback,
-		pathToken:      s.serveToken,
-		pathRevoke:     s.serveRevoke,
-		pathIntrospect: s.serveIntrospect,
-		pathVerify:     s.serveVerify,
-		PRMPath:        s.serveIssuerMetadata,
-
-		pathVerifyMetadata: s.serveVerifyMetadata,
-	}
-	if s.tokens.secret == nil {
-		m[pathJWKS] = s.serveJWKS
-	}
-	return m
-}
-
-// Endpoint paths, as the original served them.
-const (
-	pathMetadata   = "/.well-known/oauth-authorization-server"
-	pathOIDCConfig = "/.well-known/openid-configuration"
-	pathJWKS       = "/jwks"
-	pathRegister   = "/register"
-	pathAuthorize  = "/authorize"
-	pathConsent    = "/consent"
-	pathCallback   = "/callback"
-	pathToken      = "/token"
-	pathRevoke     = "/revoke"
-	pathIntrospect = "/introspect"
-	pathVerify     = "/verify"
-	// pathVerifyMetadata serves RFC 9728 metadata for ForwardAuth setups.
-	pathVerifyMetadata = "/verify/metadata"
-)
-
-// secret draws a new random secret; failure of the system RNG is fatal to
-// the request, never silently weak.
-func (s *Server) secret(prefix string) (string, error) {
-	return newSecret(s.rand, prefix)
-}
-
-// fail writes err as JSON and logs it: client mistakes at debug, outages at
-// error with their cause. Never a secret: causes come from our own code
-// and the stores, which see only hashes.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, step, clientID string, err error) {
-	e := AsError(err)
-	s.logFailure(r, step, clientID, e)
-	WriteError(w, e)
-}
-
-func (s *Server) logFailure(r *http.Request, step, clientID string, e *Error) {
-	level := slog.LevelInfo
-	if e.Status >= 500 {
-		level = slog.LevelError
-	}
-	attrs := []slog.Attr{slog.String("step", step), slog.String("error", e.Code), slog.String("reason", e.Description)}
-	if clientID != "" {
-		attrs = append(attrs, slog.String("client_id", clientID))
-	}
-	if e.Cause != nil {
-		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
-	}
-	s.log.LogAttrs(r.Context(), level, "request denied", attrs...)
+// ResolveAllowedUsers pins the GitHub ids of allow-listed logins not
+// resolved yet. The Caddy app runs it at start and then every minute; a
+// login still unresolved when its user logs in is resolved then.
+func (s *Server) ResolveAllowedUsers(ctx context.Context) error {
+	return s.allow.resolveAll(ctx)
 }

@@ -54,7 +54,6 @@ type GrantStore interface {
 	// returns ErrConflict when the id is in use or was revoked (a code
 	// replay may revoke a grant before its first redemption creates it).
 	CreateGrant(ctx context.Context, g *Grant) error
-	GetGrant(ctx context.Context, id string) (*Grant, error)
 	// GrantByRefresh finds the grant that any refresh token of its family
 	// (current, previous or older) belongs to.
 	GrantByRefresh(ctx context.Context, hash string) (*Grant, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,19 +19,30 @@ type tokenResponse struct {
 	Scope        string `json:"scope"`
 }
 
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+// tokenEndpoint is /token (OAuth 2.1 §3.2): the authorization_code grant
+// here, the refresh_token grant in refresh.go.
+type tokenEndpoint struct {
+	*env
+	auth   *clientAuthenticator
+	codes  CodeStore
+	grants GrantStore
+	tokens *Tokens
+	allow  *allowList
+}
+
+func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if !corsMethods(w, r, http.MethodPost) {
 		return
 	}
 	cors(w.Header())
 	p, err := parsePostForm(w, r)
 	if err != nil {
-		s.fail(w, r, "token", "", err)
+		t.fail(w, r, "token", "", err)
 		return
 	}
-	c, err := s.authenticateClient(r.Context(), r, p)
+	c, err := t.auth.authenticate(r, p)
 	if err != nil {
-		s.fail(w, r, "token", p.get("client_id"), err)
+		t.fail(w, r, "token", p.get("client_id"), err)
 		return
 	}
 	var resp *tokenResponse
@@ -38,16 +50,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case gt == "":
 		err = invalidRequest("grant_type is required")
 	case gt != grantCode && gt != grantRefresh:
-		err = newError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
-	case !contains(c.Metadata.GrantTypes, gt):
-		err = newError(400, "unauthorized_client", "this client did not register the "+gt+" grant")
+		err = NewError(400, CodeUnsupportedGrantType, "grant_type must be authorization_code or refresh_token")
+	case !slices.Contains(c.Metadata.GrantTypes, gt):
+		err = NewError(400, CodeUnauthorizedClient, "this client did not register the "+gt+" grant")
 	case gt == grantCode:
-		resp, err = s.exchangeCode(r, p, c)
+		resp, err = t.exchangeCode(r, p, c)
 	default:
-		resp, err = s.refresh(r, p, c)
+		resp, err = t.refresh(r, p, c)
 	}
 	if err != nil {
-		s.fail(w, r, "token", c.ID, err)
+		t.fail(w, r, "token", c.ID, err)
 		return
 	}
 	noStore(w.Header())
@@ -55,7 +67,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // exchangeCode is the authorization_code grant.
-func (s *Server) exchangeCode(r *http.Request, p params, c *Client) (*tokenResponse, error) {
+func (t *tokenEndpoint) exchangeCode(r *http.Request, p params, c *Client) (*tokenResponse, error) {
 	ctx := r.Context()
 	code := p.get("code")
 	if code == "" {
@@ -64,54 +76,54 @@ func (s *Server) exchangeCode(r *http.Request, p params, c *Client) (*tokenRespo
 	hash := HashSecret(code)
 	// RFC 8707 §2.2: a bad resource is invalid_target and must not burn the
 	// code, so it is checked before the code is consumed (AC-06).
-	if peek, err := s.store.PeekCode(ctx, hash); err == nil {
+	if peek, err := t.codes.PeekCode(ctx, hash); err == nil {
 		if err := checkTarget(p, peek.Request.Resource); err != nil {
 			return nil, err
 		}
 	}
-	ac, err := s.store.ConsumeCode(ctx, hash)
+	ac, err := t.codes.ConsumeCode(ctx, hash)
 	if errors.Is(err, ErrCodeUsed) {
-		return nil, s.revokeReplayed(ctx, c, hash, ac)
+		return nil, t.revokeReplayed(ctx, c, hash, ac)
 	}
 	if err != nil {
 		return nil, storeErr(err, invalidGrant("the authorization code is invalid or expired"))
 	}
-	if err := s.checkCode(p, c, ac); err != nil {
+	if err := t.checkCode(p, c, ac); err != nil {
 		return nil, err
 	}
-	g, rt, err := s.newGrant(ctx, c, ac, hash)
+	g, rt, err := t.newGrant(ctx, c, ac, hash)
 	if err != nil {
 		return nil, err
 	}
-	return s.respond(g, rt, g.Scope)
+	return t.respond(g, rt, g.Scope)
 }
 
 // replayWait bounds how long a replay waits for the first redemption to
 // record its grant before revoking it.
 const replayWait = 500 * time.Millisecond
 
-// revokeReplayed answers a used code. O21 §4.1.3: a replayed code revokes
+// revokeReplayed answers a used code. OAuth 2.1 §4.1.3: a replayed code revokes
 // what it produced (AC-04). When the replay races the first redemption,
 // it waits (briefly) until that redemption has created its grant, so the
 // first caller still gets its answer (exactly one success, AC-03) and the
 // tokens are revoked right after; if the wait runs out, revoking the grant
 // id in advance makes the first redemption fail instead. Either way no
 // token from a replayed code survives.
-func (s *Server) revokeReplayed(ctx context.Context, c *Client, hash string, tomb *AuthCode) error {
-	s.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "step", "token", "client_id", c.ID)
-	for deadline := s.now().Add(replayWait); tomb != nil && tomb.GrantID == "" && s.now().Before(deadline); {
+func (t *tokenEndpoint) revokeReplayed(ctx context.Context, c *Client, hash string, tomb *AuthCode) error {
+	t.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "step", "token", "client_id", c.ID)
+	for deadline := t.now().Add(replayWait); tomb != nil && tomb.GrantID == "" && t.now().Before(deadline); {
 		select {
 		case <-ctx.Done():
 			return unavailable(ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
-		if t, err := s.store.PeekCode(ctx, hash); errors.Is(err, ErrCodeUsed) {
-			tomb = t
+		if used, err := t.codes.PeekCode(ctx, hash); errors.Is(err, ErrCodeUsed) {
+			tomb = used
 		} else {
 			break
 		}
 	}
-	if err := s.store.RevokeGrant(ctx, grantIDForCode(hash)); err != nil {
+	if err := t.grants.RevokeGrant(ctx, grantIDForCode(hash)); err != nil {
 		return unavailable(err)
 	}
 	return invalidGrant("the authorization code was already used")
@@ -120,14 +132,14 @@ func (s *Server) revokeReplayed(ctx context.Context, c *Client, hash string, tom
 // checkCode binds the code to the client, its registration, the redirect
 // URI and the PKCE verifier. The code is already consumed, so every
 // failure burns it (PK-06).
-func (s *Server) checkCode(p params, c *Client, ac *AuthCode) error {
-	if s.now().After(ac.ExpiresAt) {
+func (t *tokenEndpoint) checkCode(p params, c *Client, ac *AuthCode) error {
+	if t.now().After(ac.ExpiresAt) {
 		return invalidGrant("the authorization code is invalid or expired")
 	}
 	if ac.Request.ClientID != c.ID || ac.Request.ClientVersion != c.Version {
 		return invalidGrant("the authorization code was not issued to this client")
 	}
-	// O21 §4.1.3: redirect_uri may be omitted (PKCE binds the code), but
+	// OAuth 2.1 §4.1.3: redirect_uri may be omitted (PKCE binds the code), but
 	// when sent it must be the one used at /authorize (RU-09).
 	if ru := p.get("redirect_uri"); ru != "" && ru != ac.Request.RedirectURI {
 		return invalidGrant("redirect_uri does not match the authorization request")
@@ -138,76 +150,63 @@ func (s *Server) checkCode(p params, c *Client, ac *AuthCode) error {
 	return nil
 }
 
-// checkTarget: a resource sent at the token endpoint must be the one the
-// grant is for.
-func checkTarget(p params, granted string) error {
-	vals := p["resource"]
-	for _, v := range vals {
-		canon, err := CanonicalResource(v)
-		if err != nil || canon != granted {
-			return newError(400, "invalid_target", "resource does not match the authorization")
-		}
-	}
-	return nil
-}
-
 // grantIDForCode derives the grant id from the code, so a replay knows
 // which grant to revoke even if it races the first redemption.
 func grantIDForCode(codeHash string) string { return HashSecret("grant\x00" + codeHash)[:32] }
 
 // newGrant starts the refresh family for a redeemed code.
-func (s *Server) newGrant(ctx context.Context, c *Client, ac *AuthCode, codeHash string) (*Grant, string, error) {
-	rt, err := s.secret("")
+func (t *tokenEndpoint) newGrant(ctx context.Context, c *Client, ac *AuthCode, codeHash string) (*Grant, string, error) {
+	rt, err := t.secret("")
 	if err != nil {
 		return nil, "", unavailable(err)
 	}
-	now := s.now()
+	now := t.now()
 	g := &Grant{ID: grantIDForCode(codeHash), ClientID: c.ID, User: ac.User, Scope: ac.Request.Scope,
-		Resource: ac.Request.Resource, CreatedAt: now, LastUsed: now, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime),
+		Resource: ac.Request.Resource, CreatedAt: now, LastUsed: now, ExpiresAt: now.Add(t.cfg.RefreshTokenLifetime),
 		RefreshHash: HashSecret(rt), Version: 1}
-	if err := s.store.CreateGrant(ctx, g); err != nil {
+	if err := t.grants.CreateGrant(ctx, g); err != nil {
 		if errors.Is(err, ErrConflict) {
 			// A replay of this code revoked the grant before it existed.
 			return nil, "", invalidGrant("the authorization code was already used")
 		}
 		return nil, "", unavailable(err)
 	}
-	if err := s.store.SetCodeGrant(ctx, codeHash, g.ID); err != nil {
+	if err := t.codes.SetCodeGrant(ctx, codeHash, g.ID); err != nil {
 		return nil, "", unavailable(err)
 	}
-	if !contains(c.Metadata.GrantTypes, grantRefresh) {
+	if !slices.Contains(c.Metadata.GrantTypes, grantRefresh) {
 		rt = ""
 	}
-	s.log.InfoContext(ctx, "tokens issued", "step", "token", "grant_type", grantCode, "client_id", c.ID, "github_id", g.User.ID)
+	t.log.InfoContext(ctx, "tokens issued", "step", "token", "grant_type", grantCode, "client_id", c.ID, "github_id", g.User.ID)
 	return g, rt, nil
 }
 
 // respond signs an access token for the grant.
-func (s *Server) respond(g *Grant, rt, scope string) (*tokenResponse, error) {
-	at, err := s.accessToken(g, scope)
+func (t *tokenEndpoint) respond(g *Grant, rt, scope string) (*tokenResponse, error) {
+	at, err := t.accessToken(g, scope)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	return &tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenLifetime / time.Second),
+	return &tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(t.cfg.AccessTokenLifetime / time.Second),
 		RefreshToken: rt, Scope: scope}, nil
 }
 
 // accessToken builds the RFC 9068 JWT: aud is the resource the grant is
 // for, or the issuer when none was asked (RS-02 is the gate's side).
-func (s *Server) accessToken(g *Grant, scope string) (string, error) {
-	jti, err := s.secret("")
+func (t *tokenEndpoint) accessToken(g *Grant, scope string) (string, error) {
+	jti, err := t.secret("")
 	if err != nil {
 		return "", err
 	}
-	now := s.now().Truncate(time.Second)
+	now := t.now().Truncate(time.Second)
 	aud := g.Resource
 	if aud == "" {
-		aud = s.cfg.Issuer
+		aud = t.cfg.Issuer
 	}
-	return s.tokens.Sign(&Claims{
+	return t.tokens.Sign(&Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: s.cfg.Issuer, Subject: g.User.ID, Audience: jwt.ClaimStrings{aud},
-			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenLifetime)),
+			Issuer: t.cfg.Issuer, Subject: g.User.ID, Audience: jwt.ClaimStrings{aud},
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.cfg.AccessTokenLifetime)),
 			IssuedAt:  jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: jti[:22],
 		},
 		ClientID: g.ClientID, Scope: scope, Username: g.User.Login, Email: g.User.Email, Name: g.User.Name, GrantID: g.ID,

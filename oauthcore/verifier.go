@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrInvalidToken is returned by Verifier.Verify for a token that is
@@ -19,8 +20,11 @@ const cacheShards = 16
 // announcement from the store removes it, so a repeat request costs a map
 // lookup and no storage round trip.
 type Verifier struct {
-	srv    *Server
-	shards [cacheShards]cacheShard
+	tokens  *Tokens
+	revoked revocationCheck
+	now     func() time.Time
+	leeway  int64 // seconds
+	shards  [cacheShards]cacheShard
 	// gen counts revocation announcements; a verification that raced one
 	// is not cached, so a token revoked mid-check is re-checked next time.
 	gen      atomic.Uint64
@@ -39,18 +43,47 @@ type cacheEntry struct {
 	exp    int64 // unix seconds, leeway included
 }
 
-// NewVerifier returns a verifier caching at most maxEntries tokens. Close
+// revocationCheck is the revocation lookup of a verified token, shared by
+// the verifier and introspection: the token itself (RFC 7009), or its
+// grant (code replay, refresh reuse, client deletion).
+type revocationCheck struct {
+	tokens RevocationStore
+	grants GrantStore
+}
+
+// revoked reports whether a verified token was revoked, directly or
+// through its grant.
+func (rc revocationCheck) revoked(ctx context.Context, c *Claims) (bool, error) {
+	if revoked, err := rc.tokens.TokenRevoked(ctx, c.ID); err != nil || revoked {
+		return revoked, err
+	}
+	if c.GrantID == "" {
+		return false, nil
+	}
+	return rc.grants.GrantRevoked(ctx, c.GrantID)
+}
+
+// verifierStore is what a verifier reads: revocations, and the
+// announcements that keep its cache true.
+type verifierStore interface {
+	RevocationStore
+	GrantStore
+	RevocationNotifier
+}
+
+// newVerifier returns a verifier caching at most maxEntries tokens. Close
 // it when the config that owns it is unloaded.
-func (s *Server) NewVerifier(maxEntries int) *Verifier {
+func newVerifier(tokens *Tokens, store verifierStore, now func() time.Time, leeway time.Duration, maxEntries int) *Verifier {
 	if maxEntries < cacheShards {
 		maxEntries = cacheShards
 	}
-	v := &Verifier{srv: s, perShard: maxEntries / cacheShards}
+	v := &Verifier{tokens: tokens, revoked: revocationCheck{store, store}, now: now,
+		leeway: int64(leeway.Seconds()), perShard: maxEntries / cacheShards}
 	for i := range v.shards {
 		v.shards[i].m = make(map[string]*cacheEntry)
 	}
-	v.cancel = s.store.Subscribe(v.revoked)
-	v.health, _ = s.store.(NotifierHealth)
+	v.cancel = store.Subscribe(v.announced)
+	v.health, _ = store.(NotifierHealth)
 	return v
 }
 
@@ -72,7 +105,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	sh.mu.RLock()
 	e := sh.m[raw]
 	sh.mu.RUnlock()
-	now := v.srv.now().Unix()
+	now := v.now().Unix()
 	if e != nil {
 		if now <= e.exp {
 			return e.claims, nil
@@ -91,7 +124,7 @@ func (v *Verifier) verifyMiss(ctx context.Context, sh *cacheShard, raw string) (
 	if err != nil {
 		return nil, err
 	}
-	exp := c.ExpiresAt.Unix() + int64(v.srv.cfg.Leeway.Seconds())
+	exp := c.ExpiresAt.Unix() + v.leeway
 	sh.mu.Lock()
 	if v.gen.Load() == gen {
 		if len(sh.m) >= v.perShard {
@@ -106,11 +139,11 @@ func (v *Verifier) verifyMiss(ctx context.Context, sh *cacheShard, raw string) (
 // verifyUncached checks signature and claims in process, then revocation
 // in the store.
 func (v *Verifier) verifyUncached(ctx context.Context, raw string) (*Claims, error) {
-	c, err := v.srv.tokens.Verify(raw)
+	c, err := v.tokens.Verify(raw)
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
-	revoked, err := v.srv.Revoked(ctx, c)
+	revoked, err := v.revoked.revoked(ctx, c)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -129,9 +162,9 @@ func (sh *cacheShard) evictOne() {
 	}
 }
 
-// revoked drops cached tokens that a revocation announcement names, or
+// announced drops cached tokens that a revocation announcement names, or
 // all of them after announcements may have been lost.
-func (v *Verifier) revoked(kind, id string) {
+func (v *Verifier) announced(kind, id string) {
 	v.gen.Add(1)
 	for i := range v.shards {
 		sh := &v.shards[i]

@@ -76,7 +76,7 @@ func testDeleteRevokes(t *testing.T, s oauthcore.Store) {
 
 	must(t, s.DeleteClient(ctx, doomed.ID))
 	for _, g := range grants {
-		_, err := s.GetGrant(ctx, g.ID)
+		_, err := getGrant(t, s, ctx, g.ID)
 		wantErr(t, err, oauthcore.ErrNotFound)
 		revoked, err := s.GrantRevoked(ctx, g.ID)
 		wantBool(t, "GrantRevoked", revoked, err, true)

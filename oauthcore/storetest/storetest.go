@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
@@ -40,4 +41,19 @@ func Run(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 			g.run(t, newStore)
 		})
 	}
+}
+
+// GrantReader is what the suite needs besides oauthcore.Store to look at a
+// grant directly; the server itself never reads a grant by id.
+type GrantReader interface {
+	GetGrant(ctx context.Context, id string) (*oauthcore.Grant, error)
+}
+
+func getGrant(t *testing.T, s oauthcore.Store, ctx context.Context, id string) (*oauthcore.Grant, error) {
+	t.Helper()
+	gr, ok := s.(GrantReader)
+	if !ok {
+		t.Fatalf("%T has no GetGrant: the conformance suite reads grants by id", s)
+	}
+	return gr.GetGrant(ctx, id)
 }
