@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +15,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/portlease"
 )
 
 // caddyConfig is what a test may vary in the Caddyfile.
@@ -300,17 +299,10 @@ func (c *caddyProc) restart() {
 // that outgoing connections of parallel tests cannot take it meanwhile.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for i := 0; i < 100; i++ {
-		port := 20000 + rand.IntN(12000)
-		l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no free port")
-	return 0
+	// Leased (package portlease) until the test ends: Caddy binds with
+	// SO_REUSEPORT, so two test Caddies that both found a port free would
+	// otherwise share it and split each other's connections.
+	return portlease.TakeForTest(t, 20000, 32000)
 }
 
 func tail(s string, n int) string {

@@ -2,13 +2,9 @@ package redistest
 
 import (
 	"io"
-	"math/rand/v2"
-	"net"
-	"os"
-	"path/filepath"
-	"strconv"
-	"sync"
 	"testing"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/portlease"
 )
 
 // A new server's port is drawn at random from [portLow, portHigh): below
@@ -23,85 +19,17 @@ const (
 )
 
 // leasePort returns a port nobody listens on (with bus, port+busOffset
-// too), leased to the caller until it closes the lease: no other
-// leasePort, in this process or another one (a lock file per port under
-// the temp directory, held with flock), hands the port out meanwhile. So
-// a stopped server's port stays its own until its Restart, and the
-// address of a stopped server stays unanswered. Processes that do not use
-// this package may still take a leased port while no server listens on
-// it; the launch check (waitOwn) notices that.
+// too), leased to the caller until it closes the lease (see package
+// portlease): no other test process hands the port out meanwhile. So a
+// stopped server's port stays its own until its Restart, and the address
+// of a stopped server stays unanswered. Processes that do not use leases
+// may still take a leased port while no server listens on it; the launch
+// check (waitOwn) notices that.
 func leasePort(t testing.TB, bus bool) (int, io.Closer) {
 	t.Helper()
-	for range 200 {
-		port := portLow + rand.IntN(portHigh-portLow)
-		l := takeLease(port)
-		if l == nil {
-			continue
-		}
-		if listenable(port) && (!bus || listenable(port+busOffset)) {
-			return port, l
-		}
-		_ = l.Close()
+	var free func(int) bool
+	if bus {
+		free = func(port int) bool { return portlease.Listenable(port + busOffset) }
 	}
-	t.Fatal("redistest: no free port")
-	return 0, nil
-}
-
-func listenable(port int) bool {
-	l, err := net.Listen("tcp", loopback(port))
-	if err != nil {
-		return false
-	}
-	_ = l.Close()
-	return true
-}
-
-var (
-	leasedMu sync.Mutex
-	leased   = map[int]bool{} // this process's leases
-)
-
-type lease struct {
-	port int
-	file *os.File // the flocked lock file; nil if locking is unavailable
-	once sync.Once
-}
-
-// takeLease leases port, or returns nil if it is leased already.
-func takeLease(port int) io.Closer {
-	leasedMu.Lock()
-	defer leasedMu.Unlock()
-	if leased[port] {
-		return nil
-	}
-	l := &lease{port: port}
-	dir := filepath.Join(os.TempDir(), "redistest-ports")
-	if err := os.MkdirAll(dir, 0o777); err == nil {
-		if f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666); err == nil {
-			switch ok, err := tryLock(f); {
-			case err != nil: // no locking here: in-process leases only
-				_ = f.Close()
-			case !ok: // another process holds it
-				_ = f.Close()
-				return nil
-			default:
-				l.file = f
-			}
-		}
-	}
-	leased[port] = true
-	return l
-}
-
-// Close gives the port back (closing the file releases the flock).
-func (l *lease) Close() error {
-	l.once.Do(func() {
-		leasedMu.Lock()
-		delete(leased, l.port)
-		leasedMu.Unlock()
-		if l.file != nil {
-			_ = l.file.Close()
-		}
-	})
-	return nil
+	return portlease.Take(t, portLow, portHigh, free)
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/portlease"
 )
 
 // A port that turns out to be served by another Redis (another test's,
@@ -86,7 +88,7 @@ func TestStopKeepsPortUntilRestart(t *testing.T) {
 	}
 	_, p := s.hostPort()
 	port, _ := strconv.Atoi(p)
-	if l := takeLease(port); l != nil {
+	if l := portlease.TryLease(port); l != nil {
 		_ = l.Close()
 		t.Fatalf("port %d of a stopped server was leased again", port)
 	}
