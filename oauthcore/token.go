@@ -111,17 +111,27 @@ const replayWait = 500 * time.Millisecond
 // token from a replayed code survives.
 func (t *tokenEndpoint) revokeReplayed(ctx context.Context, c *Client, hash string, tomb *AuthCode) error {
 	t.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "step", "token", "client_id", c.ID)
-	for deadline := t.now().Add(replayWait); tomb != nil && tomb.GrantID == "" && t.now().Before(deadline); {
+	// The wait is for another request's progress, so it runs on the real
+	// clock, never the injected one (a test's frozen clock would make it
+	// endless).
+	deadline := time.NewTimer(replayWait)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+wait:
+	for tomb != nil && tomb.GrantID == "" {
 		select {
 		case <-ctx.Done():
 			return unavailable(ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+		case <-deadline.C:
+			break wait
+		case <-poll.C:
 		}
-		if used, err := t.codes.PeekCode(ctx, hash); errors.Is(err, ErrCodeUsed) {
-			tomb = used
-		} else {
+		used, err := t.codes.PeekCode(ctx, hash)
+		if !errors.Is(err, ErrCodeUsed) {
 			break
 		}
+		tomb = used
 	}
 	if err := t.grants.RevokeGrant(ctx, grantIDForCode(hash)); err != nil {
 		return unavailable(err)
