@@ -40,7 +40,7 @@ func (s *Server) parseAuthorize(ctx context.Context, q url.Values) (*Request, *C
 }
 
 // resolveRedirect checks redirect_uri against the registration; it may be
-// omitted only when exactly one URI is registered (O21 §2.3.2, RU-07).
+// omitted only when exactly one URI is registered (OAuth 2.1 §2.3.2, RU-07).
 func resolveRedirect(c *Client, req *Request) error {
 	req.RedirectGiven = req.RedirectURI != ""
 	if !req.RedirectGiven {
@@ -67,11 +67,11 @@ func (s *Server) checkAuthorizeParams(p params, resources []string, c *Client, r
 		req.State = ""
 		return invalidRequest("state is longer than 1024 bytes")
 	}
-	// O21 §10.1: only the code flow; no implicit or hybrid response types.
+	// OAuth 2.1 §10.1: only the code flow; no implicit or hybrid response types.
 	if rt := p.get("response_type"); rt != "code" {
 		return fail("unsupported_response_type", "response_type must be code")
 	}
-	// O21 §4.1.1 and RFC 7636 §4.3: PKCE with S256 is required; a missing
+	// OAuth 2.1 §4.1.1 and RFC 7636 §4.3: PKCE with S256 is required; a missing
 	// method means plain, which we refuse.
 	if p.get("code_challenge_method") != "S256" {
 		return fail("invalid_request", "code_challenge_method must be S256")

@@ -135,7 +135,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.CodeLifetime > 10*time.Minute {
-		return fmt.Errorf("code_lifetime %s is too long: authorization codes must live at most 10 minutes (O21 §4.1.2)", c.CodeLifetime)
+		return fmt.Errorf("code_lifetime %s is too long: authorization codes must live at most 10 minutes (OAuth 2.1 §4.1.2)", c.CodeLifetime)
 	}
 	if c.Leeway > time.Minute {
 		return fmt.Errorf("leeway %s is too long: at most 1m", c.Leeway)

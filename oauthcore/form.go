@@ -12,7 +12,7 @@ import (
 const maxFormBytes = 16 << 10
 
 // params is a request's parameters with OAuth's single-value rule applied
-// (O21 §3.1, §3.2: parameters must not repeat).
+// (OAuth 2.1 §3.1, §3.2: parameters must not repeat).
 type params url.Values
 
 func (p params) get(name string) string {

@@ -14,7 +14,7 @@ import (
 // refresh is the refresh_token grant: bound to its client, narrowed only,
 // rotated on every use, with a grace window in which the previous token
 // yields the same successor, and family revocation on reuse after it
-// (O21 §4.3.1, BCP §4.14.2).
+// (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
 func (s *Server) refresh(r *http.Request, p params, c *Client) (*tokenResponse, error) {
 	ctx := r.Context()
 	rt := p.get("refresh_token")

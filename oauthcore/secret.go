@@ -9,7 +9,7 @@ import (
 )
 
 // secretBytes is the entropy of every code, token, secret, state and id we
-// issue: 256 bits (O21 §7.7 asks for at least 128).
+// issue: 256 bits (OAuth 2.1 §7.7 asks for at least 128).
 const secretBytes = 32
 
 // HashSecret is how bearer secrets are kept at rest: a SHA-256 hex digest.

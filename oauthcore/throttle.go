@@ -7,7 +7,7 @@ import (
 
 // throttle counts events per key in fixed windows and reports when a key
 // has had too many. It guards the RFC 7592 endpoint against guessing
-// registration access tokens (O21 §7.7, MG-07), counting failures per
+// registration access tokens (OAuth 2.1 §7.7, MG-07), counting failures per
 // client address and client id and per client address, and open registration against floods (DR-01), counting
 // registrations per client address. It is per process: with several
 // instances the bound is per instance.

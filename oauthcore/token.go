@@ -90,7 +90,7 @@ func (s *Server) exchangeCode(r *http.Request, p params, c *Client) (*tokenRespo
 // record its grant before revoking it.
 const replayWait = 500 * time.Millisecond
 
-// revokeReplayed answers a used code. O21 §4.1.3: a replayed code revokes
+// revokeReplayed answers a used code. OAuth 2.1 §4.1.3: a replayed code revokes
 // what it produced (AC-04). When the replay races the first redemption,
 // it waits (briefly) until that redemption has created its grant, so the
 // first caller still gets its answer (exactly one success, AC-03) and the
@@ -127,7 +127,7 @@ func (s *Server) checkCode(p params, c *Client, ac *AuthCode) error {
 	if ac.Request.ClientID != c.ID || ac.Request.ClientVersion != c.Version {
 		return invalidGrant("the authorization code was not issued to this client")
 	}
-	// O21 §4.1.3: redirect_uri may be omitted (PKCE binds the code), but
+	// OAuth 2.1 §4.1.3: redirect_uri may be omitted (PKCE binds the code), but
 	// when sent it must be the one used at /authorize (RU-09).
 	if ru := p.get("redirect_uri"); ru != "" && ru != ac.Request.RedirectURI {
 		return invalidGrant("redirect_uri does not match the authorization request")

@@ -94,7 +94,7 @@ func expectGone(t *testing.T, s oauthcore.Store, g *oauthcore.Grant, hashes ...s
 
 // testGrantRotation: UpdateGrant is a compare-and-swap on Version, and every
 // refresh generation keeps finding the grant so reuse can be detected
-// (OAuth 2.0 Security BCP §4.14.2).
+// (RFC 9700 §4.14.2).
 func testGrantRotation(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 	s := newStore(t)
 	ctx := t.Context()
