@@ -140,7 +140,7 @@ func TestNothingUserControlledIsFetched_SS01_DR04(t *testing.T) {
 		wantStatus(t, "RFC 7592 read", e.manage(http.MethodGet, c.ID, rat, nil), http.StatusOK, "")
 	}
 
-	// request_uri (RFC 9101/9126) is not supported: whatever /authorize
+	// request_uri (RFC 9101, RFC 9126) is not supported: whatever /authorize
 	// answers, it must not dereference it.
 	withReqURI := newAuthReq(c)
 	withReqURI.Query.Set("redirect_uri", at("/cb2"))
