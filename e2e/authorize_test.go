@@ -337,7 +337,7 @@ func TestRedirectStatuses_AZ06(t *testing.T) {
 			t.Errorf("AZ-06: redirect status %d in %v", s, statuses)
 		}
 	}
-	// BCP §4.12: after the consent POST the redirect must be 303.
+	// RFC 9700 §4.12: after the consent POST the redirect must be 303.
 	if r.Status != http.StatusSeeOther {
 		t.Errorf("AZ-06: deny answered %d, want 303", r.Status)
 	}

@@ -15,9 +15,9 @@ import (
 )
 
 // TestCaddyfileExample runs the README's quick start: Caddyfile.example as
-// shipped, with the original's environment variables and no Redis. The
-// metadata and registration answer, and a restart keeps the registered
-// client (its registration access token still reads it).
+// shipped, with mcp-oauth-dynamicclient's environment variables and no
+// Redis. The metadata and registration answer, and a restart keeps the
+// registered client (its registration access token still reads it).
 func TestCaddyfileExample(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()

@@ -237,7 +237,7 @@ func TestForwardAuthReadmeDiscovery_MD03(t *testing.T) {
 // TestForwardAuthReadmeNoPassthrough_RS05: with the README's forward_auth
 // snippet as written, the MCP server must not receive the client's bearer
 // token (RS-05; MCP: no token passthrough). Caddy's forward_auth passes
-// the original request on unchanged.
+// the client's request on unchanged.
 func TestForwardAuthReadmeNoPassthrough_RS05(t *testing.T) {
 	t.Parallel()
 	e, up := startForwardAuthEnv(t, readmeForwardAuthSite)

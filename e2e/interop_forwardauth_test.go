@@ -9,7 +9,8 @@ import (
 )
 
 // TestInteropForwardAuthNoResource: /verify as Traefik calls it with the
-// original's labels (forwardauth.address=http://auth:8000/verify): no
+// labels of an mcp-oauth-dynamicclient gateway
+// (forwardauth.address=http://auth:8000/verify): no
 // resource parameter, the client's URL in X-Forwarded-Proto, -Host and
 // -Uri. A token whose audience covers that URL passes with the identity
 // headers; a token for another host gets a 401 naming the forwarded URL's

@@ -9,9 +9,9 @@ import (
 )
 
 // TestScopesNarrowed_Interop registers and authorizes with the scopes real
-// clients and the original's users send; each is narrowed to what this
-// server grants (RFC 7591 §3.2.1, RFC 6749 §3.3), and both answers say what
-// was granted.
+// clients and the users of mcp-oauth-dynamicclient send; each is narrowed
+// to what this server grants (RFC 7591 §3.2.1, RFC 6749 §3.3), and both
+// answers say what was granted.
 func TestScopesNarrowed_Interop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, caddyConfig{})
@@ -141,7 +141,7 @@ func TestSecretTransports_Interop(t *testing.T) {
 	}{
 		{post, basic, http.StatusOK}, // Codex
 		{post, post, http.StatusOK},
-		{basic, post, http.StatusOK}, // the original's clients
+		{basic, post, http.StatusOK}, // mcp-oauth-dynamicclient's clients
 		{basic, basic, http.StatusOK},
 		{"", post, http.StatusOK}, // RFC 7591 default, secret in the body
 		{public, post, http.StatusUnauthorized},

@@ -73,7 +73,7 @@ func TestUserAllowed(t *testing.T) {
 		user User
 		ok   bool
 	}{
-		{"empty list fails closed", nil, alice, false}, // the original failed open
+		{"empty list fails closed", nil, alice, false}, // S11
 		{"star", []string{"*"}, alice, true},
 		{"login", []string{"alice"}, alice, true},
 		{"login, other case", []string{"ALICE"}, alice, true},

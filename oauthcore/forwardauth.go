@@ -25,7 +25,7 @@ type forwardAuth struct {
 //
 // With /verify?resource=https://mcp.example.com/github the resource space
 // is fixed by the operator in the auth URL, never taken from request
-// headers (defect #19). Within that space X-Forwarded-Uri,
+// headers (seed defect S31). Within that space X-Forwarded-Uri,
 // which the proxy sets, names the URL the client asked for: a token is
 // good there if its audience lies in the space and the URL at or below the
 // audience. A forged X-Forwarded-Uri can only name another URL inside the
