@@ -83,23 +83,36 @@ func (al *allowList) loginID(ctx context.Context, login string) (string, error) 
 // allows applies the allow-list: "*" lets every GitHub user in, numeric
 // entries match the id, login entries match case-insensitively and only
 // for the id pinned for that login. An empty list lets nobody in (S11). A
-// login that cannot be resolved right now denies (fails closed).
-func (al *allowList) allows(ctx context.Context, u User) bool {
+// login GitHub does not know denies. A login that cannot be resolved now
+// (GitHub down, rate limited) decides nothing: when no other entry admits
+// the user, the answer is an outage (503), never a denial, so a transient
+// upstream failure cannot end a grant (RT-09).
+func (al *allowList) allows(ctx context.Context, u User) (bool, error) {
+	var unresolved error
 	for _, e := range al.entries {
 		switch {
 		case e == "*", e == u.ID:
-			return true
+			return true, nil
 		case isNumeric(e) || !strings.EqualFold(e, u.Login):
 			continue
 		}
 		id, err := al.loginID(ctx, e)
-		if err != nil {
-			al.log.WarnContext(ctx, "could not resolve an allowed GitHub login to its id", "login", e, "cause", err.Error())
+		if errors.Is(err, errUnknownLogin) {
 			continue
 		}
-		return id == u.ID
+		if err != nil {
+			al.log.WarnContext(ctx, "could not resolve an allowed GitHub login to its id", "login", e, "cause", err.Error())
+			unresolved = err
+			continue
+		}
+		if id == u.ID {
+			return true, nil
+		}
 	}
-	return false
+	if unresolved != nil {
+		return false, unavailable(unresolved)
+	}
+	return false, nil
 }
 
 func isNumeric(s string) bool {

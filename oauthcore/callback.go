@@ -50,7 +50,12 @@ func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 			Description: "the GitHub login failed, try again", Status: 502, Cause: err})
 		return
 	}
-	if !cb.allow.allows(r.Context(), user) {
+	allowed, err := cb.allow.allows(r.Context(), user)
+	if err != nil {
+		cb.redirectError(w, r, http.StatusFound, "callback", req, AsError(err))
+		return
+	}
+	if !allowed {
 		cb.log.WarnContext(r.Context(), "user not allowed", "step", "callback", "client_id", req.ClientID,
 			"github_id", user.ID, "github_login", user.Login)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, NewError(403, CodeAccessDenied, "this GitHub account is not allowed to use this server"))

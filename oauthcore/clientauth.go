@@ -90,8 +90,18 @@ func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, 
 	if !hashMatches(cr.secret, c.SecretHash) {
 		return nil, authFailed()
 	}
-	if !c.SecretExpiresAt.IsZero() && a.now().After(c.SecretExpiresAt) {
+	if !c.SecretExpiresAt.IsZero() && a.now().After(c.SecretExpiresAt) && !keptAlive(c) {
 		return nil, authFailed()
 	}
 	return c, nil
+}
+
+// keptAlive reports whether the registration outlived its expiry because a
+// grant of it is live: the store returns such a client only then (see
+// ClientStore.GetClient). Its secret, issued for the registration's
+// lifetime, lives as long: a confidential client that keeps refreshing is
+// never stranded with invalid_client (DR-06), and a registration with no
+// live grant is gone, secret and all (CL-07).
+func keptAlive(c *Client) bool {
+	return !c.ExpiresAt.IsZero() && c.SecretExpiresAt.Equal(c.ExpiresAt)
 }

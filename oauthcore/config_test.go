@@ -88,8 +88,8 @@ func TestUserAllowed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			al := newAllowList(tt.list, fakeResolver{"alice": "4242", "bob": "5"}, slog.New(slog.DiscardHandler))
-			if got := al.allows(t.Context(), tt.user); got != tt.ok {
-				t.Errorf("userAllowed(%v, %+v) = %v, want %v", tt.list, tt.user, got, tt.ok)
+			if got, err := al.allows(t.Context(), tt.user); got != tt.ok || err != nil {
+				t.Errorf("allows(%v, %+v) = %v, %v; want %v", tt.list, tt.user, got, err, tt.ok)
 			}
 		})
 	}
@@ -102,10 +102,10 @@ func TestAllowListPinsFirstResolution(t *testing.T) {
 		t.Fatal(err)
 	}
 	res["alice"] = "999999" // alice renamed; someone else registered "alice"
-	if al.allows(t.Context(), User{ID: "999999", Login: "alice"}) {
+	if ok, _ := al.allows(t.Context(), User{ID: "999999", Login: "alice"}); ok {
 		t.Fatal("the new holder of the login must not inherit access")
 	}
-	if !al.allows(t.Context(), User{ID: "4242", Login: "alice"}) {
+	if ok, _ := al.allows(t.Context(), User{ID: "4242", Login: "alice"}); !ok {
 		t.Fatal("the pinned account keeps access")
 	}
 }
@@ -137,5 +137,35 @@ func TestCleanDisplayText(t *testing.T) {
 		if got := cleanDisplayText(in, maxClientName); got != want {
 			t.Errorf("cleanDisplayText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+type downResolver struct{}
+
+func (downResolver) AuthCodeURL(string) string { return "" }
+func (downResolver) Exchange(context.Context, string) (User, error) {
+	return User{}, errors.New("down")
+}
+func (downResolver) ResolveLogin(context.Context, string) (string, error) {
+	return "", errors.New("github /users/alice: status 503")
+}
+
+// TestAllowListOutageDecidesNothing_RT09: a login GitHub cannot resolve
+// right now is an outage, never a denial, unless another entry admits the
+// user anyway.
+func TestAllowListOutageDecidesNothing_RT09(t *testing.T) {
+	t.Parallel()
+	al := newAllowList([]string{"alice"}, downResolver{}, slog.New(slog.DiscardHandler))
+	ok, err := al.allows(t.Context(), User{ID: "4242", Login: "alice"})
+	if ok || AsError(err).Code != CodeTemporarilyUnavailable {
+		t.Fatalf("allows during a GitHub outage = %v, %v; want false and temporarily_unavailable", ok, err)
+	}
+	al = newAllowList([]string{"alice", "4242"}, downResolver{}, slog.New(slog.DiscardHandler))
+	if ok, err := al.allows(t.Context(), User{ID: "4242", Login: "alice"}); !ok || err != nil {
+		t.Fatalf("an id entry admits the user whatever GitHub says: %v, %v", ok, err)
+	}
+	al = newAllowList([]string{"alice"}, downResolver{}, slog.New(slog.DiscardHandler))
+	if ok, err := al.allows(t.Context(), User{ID: "7", Login: "mallory"}); ok || err != nil {
+		t.Fatalf("a user no entry names is denied without asking GitHub: %v, %v", ok, err)
 	}
 }

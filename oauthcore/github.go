@@ -94,6 +94,10 @@ func (g *GitHub) ResolveLogin(ctx context.Context, login string) (string, error)
 		ID int64 `json:"id"`
 	}
 	if err := g.get(ctx, "", "/users/"+login, &u); err != nil {
+		var se *githubStatusError
+		if errors.As(err, &se) && se.status == http.StatusNotFound {
+			return "", errUnknownLogin
+		}
 		return "", err
 	}
 	if u.ID <= 0 {
@@ -135,13 +139,21 @@ func (g *GitHub) get(ctx context.Context, token, path string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("github %s: status %d", path, resp.StatusCode)
+		return &githubStatusError{path: path, status: resp.StatusCode}
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxUpstreamBytes)).Decode(v); err != nil {
 		return fmt.Errorf("github %s: %w", path, err)
 	}
 	return nil
 }
+
+// githubStatusError is a non-200 answer of GitHub's REST API.
+type githubStatusError struct {
+	path   string
+	status int
+}
+
+func (e *githubStatusError) Error() string { return fmt.Sprintf("github %s: status %d", e.path, e.status) }
 
 // sanitizeOAuthErr keeps GitHub's error code but drops the response body,
 // which is untrusted text (and must not end up in logs verbatim).

@@ -32,7 +32,11 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		if err != nil {
 			return nil, err
 		}
-		if !t.allow.allows(ctx, g.User) {
+		allowed, err := t.allow.allows(ctx, g.User)
+		if err != nil {
+			return nil, err // GitHub cannot say now: the grant stays
+		}
+		if !allowed {
 			// RT-08: the allow-list is re-checked; a removed user's grant ends.
 			if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
 				return nil, unavailable(err)
