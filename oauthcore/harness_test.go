@@ -43,8 +43,9 @@ import (
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
 
-// asIssuer is the harness server's issuer. It is https, so the server sets
-// __Host- cookies, as in production.
+// asIssuer is the harness server's issuer (unless a test sets another).
+// It is https, so the server sets __Host- cookies, as in production. Every
+// request the harness builds is for a URL on it.
 const asIssuer = "https://auth.example.com"
 
 // Token endpoint authentication methods, as clients register them.
@@ -92,10 +93,10 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	o.GitHub.CallbackURL = asIssuer + "/callback"
-	gh := fakegithub.Start(t, o.GitHub)
 	cfg := o.Config
 	setDefault(&cfg.Issuer, asIssuer)
+	o.GitHub.CallbackURL = cfg.Issuer + "/callback"
+	gh := fakegithub.Start(t, o.GitHub)
 	setDefault(&cfg.GitHub.ClientID, gh.ClientID())
 	setDefault(&cfg.GitHub.ClientSecret, gh.ClientSecret())
 	setDefault(&cfg.GitHub.WebURL, gh.URL)
@@ -502,7 +503,7 @@ func (b *browser) github(authorizeURL *url.URL) *url.URL {
 	}
 	_ = resp.Body.Close()
 	cb, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(cb.String(), asIssuer+"/callback?") {
+	if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(cb.String(), b.h.cfg.Issuer+"/callback?") {
 		b.h.t.Fatalf("fake GitHub did not send the browser to /callback: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return cb
