@@ -44,6 +44,7 @@ func TestAuthorizeLocalErrors_AZ01_AZ08_AZ09(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			h := h.sub(t)
 			a := newAuthRequest(c)
 			tc.mod(a.Query)
 			r := h.newBrowser().get(a.path())
@@ -104,6 +105,7 @@ func TestAuthorizeRedirectMatching_RU01_RU02(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.registered+" "+tc.requested, func(t *testing.T) {
 			t.Parallel()
+			h := h.sub(t)
 			c := h.newClient(authPublic, tc.registered)
 			a := newAuthRequest(c)
 			a.Query.Set("redirect_uri", tc.requested)
@@ -160,6 +162,7 @@ func TestAuthorizeErrorsStayLocalForUnapprovedClients_AZ04(t *testing.T) {
 	for _, tc := range authorizeParamErrors {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			h := h.sub(t)
 			a := newAuthRequest(c)
 			tc.mod(a.Query)
 			wantLocalPage(t, tc.name, h.newBrowser().get(a.path()), http.StatusBadRequest, tc.code)
@@ -192,6 +195,7 @@ func TestAuthorizeErrorsRedirectForApprovedClients_AZ03_MD02(t *testing.T) {
 	}
 	t.Run("another browser", func(t *testing.T) {
 		t.Parallel()
+		h := h.sub(t)
 		a := newAuthRequest(c)
 		a.Query.Set("response_type", "token")
 		wantLocalPage(t, "AZ-04 the same client in a browser that never approved it", h.newBrowser().get(a.path()),
@@ -279,6 +283,7 @@ func TestAuthorizeScope_AZ10(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			h := h.sub(t)
 			m := clientMeta(authBasic)
 			if tc.registered != "" {
 				m["scope"] = tc.registered
@@ -338,16 +343,17 @@ func TestAuthorizeResource_RS01_RS02_AZ08(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := tc.h.newClient(authBasic)
+			h := tc.h.sub(t)
+			c := h.newClient(authBasic)
 			mod := func(a *authRequest) { a.Query["resource"] = tc.resources }
 			if tc.aud == "" {
 				a := newAuthRequest(c)
 				mod(a)
-				wantLocalPage(t, "RS-01", tc.h.newBrowser().get(a.path()), http.StatusBadRequest, "invalid_target")
+				wantLocalPage(t, "RS-01", h.newBrowser().get(a.path()), http.StatusBadRequest, "invalid_target")
 				return
 			}
-			tok := tc.h.exchange(c, tc.h.newBrowser().mustLogin(c, mod))
-			claims, err := tc.h.verify(tok.Access)
+			tok := h.exchange(c, h.newBrowser().mustLogin(c, mod))
+			claims, err := h.verify(tok.Access)
 			if err != nil || claims.Aud() != tc.aud {
 				t.Errorf("aud %q (%v), want %q", claimsAud(claims), err, tc.aud)
 			}

@@ -16,6 +16,8 @@ package oauthcore_test
 //	next := h.parseTokens(h.refresh(c, tok.Refresh, nil))
 //	h.clock.Advance(time.Hour)          // the server's (and the store's) time moves
 //
+// In a subtest, rebind first: h := h.sub(t).
+//
 // Only oauthcore's exported API is used, so the tests survive changes to
 // the package's internals.
 
@@ -72,9 +74,16 @@ type harnessOptions struct {
 	FrozenClock bool
 }
 
-// harness is one server with its store, clock and fake GitHub.
+// harness is one server with its store, clock and fake GitHub, bound to
+// the test its helpers fail. A subtest must use its own binding, h.sub(t)
+// (failing a parent test from a subtest's goroutine panics); every binding
+// shares the same server, store, clock and GitHub.
 type harness struct {
-	t      testing.TB
+	t testing.TB
+	*harnessState
+}
+
+type harnessState struct {
 	Server *oauthcore.Server
 	// Store is the memstore under the server (unwrapped).
 	Store *memstore.Store
@@ -85,6 +94,9 @@ type harness struct {
 	gh    *fakegithub.Server
 	log   *syncBuffer
 }
+
+// sub is the harness bound to subtest t.
+func (h *harness) sub(t testing.TB) *harness { return &harness{t: t, harnessState: h.harnessState} }
 
 // newHarness builds and syncs a server; everything is cleaned up with t.
 func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
@@ -105,7 +117,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		cfg.GitHub.AllowedUsers = []string{"alice", "4242"}
 	}
 	clk := &testClock{frozen: o.FrozenClock, base: time.Now()}
-	h := &harness{t: t, Store: memstore.New(clk.Now), cfg: cfg, clock: clk, gh: gh, log: &syncBuffer{}}
+	h := &harness{t: t, harnessState: &harnessState{Store: memstore.New(clk.Now), cfg: cfg, clock: clk, gh: gh, log: &syncBuffer{}}}
 	h.store = h.Store
 	if o.WrapStore != nil {
 		h.store = o.WrapStore(h.Store)
@@ -750,6 +762,7 @@ func TestHarnessFullFlow(t *testing.T) {
 	h := newHarness(t)
 	for _, method := range []string{authBasic, authPost, authPublic} {
 		t.Run(method, func(t *testing.T) {
+			h := h.sub(t)
 			c := h.newClient(method)
 			f, tok := h.fullFlow(c)
 			if f.Iss != asIssuer || f.State != f.Req.Query.Get("state") {
