@@ -1,6 +1,7 @@
 package oauthcore_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -470,5 +471,27 @@ func TestTokenStoreOutage_RD03(t *testing.T) {
 				h.exchange(c, f) // the code was not touched
 			}
 		})
+	}
+}
+
+// TestTokenReplayWaitIsBoundedWithAnInjectedClock_PK06: a replay of a code
+// whose first redemption failed (here a wrong PKCE verifier, so no grant
+// was ever recorded on the tombstone) waits a bounded time for that grant
+// and then answers invalid_grant. The bound must hold whatever clock the
+// server was given (Options.Now): with a stopped test clock the request
+// must not spin until its context ends.
+func TestTokenReplayWaitIsBoundedWithAnInjectedClock_PK06(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *harnessOptions) { o.FrozenClock = true })
+	c := h.newClient(authBasic)
+	f := h.newBrowser().mustLogin(c, nil)
+	wantOAuthError(t, "a wrong verifier", h.redeem(c, f, url.Values{"code_verifier": {oauth2.GenerateVerifier()}}),
+		http.StatusBadRequest, "invalid_grant")
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r := h.serve(h.clientRequest(c, "/token", codeForm(f)).WithContext(ctx))
+	if d := time.Since(start); r.Status != http.StatusBadRequest || r.oauthError() != "invalid_grant" {
+		t.Errorf("the replay answered %s after %s; want invalid_grant within about 500 ms", r, d.Round(time.Millisecond))
 	}
 }
