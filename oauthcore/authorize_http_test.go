@@ -426,3 +426,94 @@ func wantPageHeaders(t testing.TB, what string, r *reply) {
 			what, r.Status, h.Get("Cache-Control"), h.Get("Referrer-Policy"), h.Get("X-Frame-Options"), csp)
 	}
 }
+
+// TestAuthorizeOmittedRedirect_RU07_RU09: a client with one registered
+// redirect URI may omit it: the code goes there, and the token request
+// may omit it as well, or name it.
+func TestAuthorizeOmittedRedirect_RU07_RU09(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.newClient(authBasic, "https://app.test/cb")
+	b := h.newBrowser()
+	for _, redirect := range [][]string{nil, {"https://app.test/cb"}} {
+		f := b.mustLogin(c, func(a *authRequest) { a.Query.Del("redirect_uri") })
+		if got := f.Final.Scheme + "://" + f.Final.Host + f.Final.Path; got != "https://app.test/cb" {
+			t.Fatalf("RU-07: the code went to %v", f.Final)
+		}
+		h.parseTokens(h.redeem(c, f, url.Values{"redirect_uri": redirect}))
+	}
+}
+
+// TestAuthorizeStoreOutage_RD03: a store failing at /authorize is a 503
+// page with Retry-After, never a 400 that blames the client (an unknown
+// client_id) and never a 500; once the store is back the same request
+// works.
+func TestAuthorizeStoreOutage_RD03(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		method   string
+		approved bool // whether this browser approved the client before
+	}{
+		{"GetClient", false},
+		{"PutFlow", false},
+		{"HasConsent", true},
+		{"PutConsent", true},
+		{"PutFlow", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method, func(t *testing.T) {
+			t.Parallel()
+			var fs *faultStore
+			h := newHarness(t, withFaults(&fs))
+			c := h.newClient(authPublic)
+			b := h.newBrowser()
+			if tc.approved {
+				b.mustLogin(c, nil)
+			}
+			a := newAuthRequest(c)
+			fs.fail(tc.method)
+			r := b.get(a.path())
+			fs.heal()
+			wantLocalPage(t, tc.method+" failing", r, http.StatusServiceUnavailable, "temporarily_unavailable")
+			if r.Header.Get("Retry-After") == "" || strings.Contains(r.Body, "10.9.8.7") {
+				t.Errorf("Retry-After %q; the body leaks the cause: %t", r.Header.Get("Retry-After"), strings.Contains(r.Body, "10.9.8.7"))
+			}
+			if r := b.get(a.path()); r.Status != http.StatusOK && r.Status != http.StatusFound {
+				t.Errorf("the same request once the store is back: %s", r)
+			}
+		})
+	}
+}
+
+// TestRedirectStatuses_AZ06: every redirect of the browser leg is 302, and
+// the one answering the consent POST is 303 (RFC 9700 §4.12): never 307
+// or 308, which would replay the POST body to GitHub or the client.
+func TestRedirectStatuses_AZ06(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.newClient(authBasic)
+	b := h.newBrowser()
+	first := b.mustLogin(c, nil)
+	statuses := map[string]int{
+		"approve":              first.Pages[1].Status,
+		"callback with a code": first.Pages[2].Status,
+		"remembered consent":   b.mustLogin(c, nil).Pages[0].Status,
+	}
+	a := newAuthRequest(c)
+	a.Query.Set("response_type", "token")
+	statuses["authorize error"] = b.get(a.path()).Status
+	deny := h.newBrowser()
+	statuses["deny"] = deny.submit(deny.openConsent(newAuthRequest(c)), "deny", nil).Status
+	h.gh.CancelNextLogin()
+	cancelled := b.login(c, nil)
+	statuses["callback with an error"] = cancelled.Pages[len(cancelled.Pages)-1].Status
+	for what, status := range statuses {
+		want := http.StatusFound
+		if what == "approve" || what == "deny" {
+			want = http.StatusSeeOther
+		}
+		if status != want {
+			t.Errorf("AZ-06 %s: status %d, want %d", what, status, want)
+		}
+	}
+}
