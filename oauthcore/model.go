@@ -101,7 +101,7 @@ type Grant struct {
 	Scope     string    `json:"scope"`
 	Resource  string    `json:"resource,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"` // absolute end of the refresh family
+	ExpiresAt time.Time `json:"expires_at"` // end of the refresh family; every rotation moves it (sliding)
 	// RefreshHash is the hash of the current refresh token.
 	RefreshHash string `json:"refresh_hash"`
 	// PrevRefreshHash is the token it replaced, accepted again until
