@@ -196,7 +196,7 @@ func TestCallbackAllowList_CD09(t *testing.T) {
 	h.gh.AddUser(fakegithub.User{ID: 999999, Login: "alice", Name: "Not Alice"})
 	denied("another account that took over the login alice", login("alice"))
 	if !strings.Contains(h.logs(), "user not allowed") {
-		t.Error("LG-02: allow-list denials are not logged")
+		t.Error("allow-list denials are not logged")
 	}
 
 	for _, tc := range []struct {
