@@ -55,7 +55,11 @@ func (fa *forwardAuth) serveVerify(w http.ResponseWriter, r *http.Request) {
 	if fg != nil {
 		c, err = fa.checkForwarded(w, r, g, fg, path)
 	} else {
-		c, err = g.Check(w, r, fa.verifier, forwardedPath(r, g))
+		path = g.path // the issuer's space: X-Forwarded-Uri names nothing in it
+		if explicit {
+			path = forwardedPath(r, g)
+		}
+		c, err = g.Check(w, r, fa.verifier, path)
 	}
 	if err != nil {
 		return

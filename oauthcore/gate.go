@@ -104,6 +104,7 @@ func (g *Gate) MetadataResource(path string) (string, bool) {
 var (
 	errWrongAudience = errors.New("token audience is another resource")
 	errScope         = errors.New("token lacks a required scope")
+	errDotPath       = errors.New("the request path has dot segments")
 )
 
 // The gate's refusals (RFC 6750 §3, §3.1), rendered once; refuse adds the
@@ -115,6 +116,8 @@ var (
 		Description: "send the access token in the Authorization header, not the URL"}).prerender()
 	refuseScope = (&Error{Code: CodeInsufficientScope, Status: http.StatusForbidden,
 		Description: "the access token lacks a required scope"}).prerender()
+	refuseDotPath = (&Error{Code: CodeInvalidRequest, Status: http.StatusBadRequest,
+		Description: "the request path must not contain . or .. segments"}).prerender()
 	refuseInvalid = (&Error{Code: CodeInvalidToken, Status: http.StatusUnauthorized,
 		Description: "the access token is invalid, expired, revoked or not for this resource"}).prerender()
 )
@@ -139,6 +142,11 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request, v *Verifier, path s
 // authorize applies audience (RFC 8707; MCP servers must accept only
 // tokens issued for themselves) and scope checks.
 func (g *Gate) authorize(c *Claims, path string) error {
+	// A path with dot segments names another URL once an upstream cleans
+	// it (/github/mcp/../../fetch is /fetch): refused, whatever the token.
+	if hasDotSegment(path) {
+		return errDotPath
+	}
 	aud := c.Aud()
 	if len(c.RegisteredClaims.Audience) != 1 || len(aud) < len(g.origin) || aud[:len(g.origin)] != g.origin {
 		return errWrongAudience
@@ -169,13 +177,19 @@ func (g *Gate) refuse(w http.ResponseWriter, err error, path string) {
 		WriteError(w, oe) // outage: 503, never 401
 		return
 	}
-	challenge := `Bearer resource_metadata="` + g.MetadataURL(g.ResourceFor(path)) + `"` + g.scopeParam
+	res := g.Resource
+	if !errors.Is(err, errDotPath) {
+		res = g.ResourceFor(path)
+	}
+	challenge := `Bearer resource_metadata="` + g.MetadataURL(res) + `"` + g.scopeParam
 	e := refuseInvalid
 	switch {
 	case errors.Is(err, errNoToken):
 		e = refuseNoToken
 	case errors.Is(err, errQueryToken):
 		e = refuseQueryToken
+	case errors.Is(err, errDotPath):
+		e = refuseDotPath
 	case errors.Is(err, errScope):
 		e = refuseScope
 	}
