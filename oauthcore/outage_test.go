@@ -2,82 +2,72 @@ package oauthcore_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
 
-// flakyStore fails the grant and client lookups as a storage outage would.
-type flakyStore struct {
-	oauthcore.Store
-	down bool
-}
-
-var errDown = errors.New("connection refused")
-
-func (f *flakyStore) GrantByRefresh(ctx context.Context, h string) (*oauthcore.Grant, error) {
-	if f.down {
-		return nil, errDown
-	}
-	return f.Store.GrantByRefresh(ctx, h)
-}
-
-func (f *flakyStore) GetClient(ctx context.Context, id string) (*oauthcore.Client, error) {
-	if f.down {
-		return nil, errDown
-	}
-	return f.Store.GetClient(ctx, id)
-}
-
 // TestStorageOutageIsNotInvalidGrant covers RT-09 (and the rule behind
 // RD-03): clients throw credentials away on invalid_grant, so a storage
-// failure must be 503 temporarily_unavailable with Retry-After.
+// failure anywhere on the refresh path must be 503 temporarily_unavailable
+// with Retry-After, and must lose nothing: once the store is back, the
+// same refresh token works. Each case presents a genuine refresh token and
+// checks that the failing method was really called.
 func TestStorageOutageIsNotInvalidGrant(t *testing.T) {
-	base := newServer(t, nil)
-	fs := &flakyStore{Store: base.Store()}
-	cfg := base.Config()
-	s, err := oauthcore.NewServer(cfg, fs, oauthcore.Options{})
-	if err != nil {
-		t.Fatal(err)
+	t.Parallel()
+	cases := []struct {
+		name, method string
+		// prepare returns the refresh token to present.
+		prepare func(h *harness, c *testClient, tok tokenSet) string
+	}{
+		{"client lookup", "GetClient", nil},
+		{"grant lookup", "GrantByRefresh", nil},
+		{"rotation write", "UpdateGrant", nil},
+		{"revoking a reused family", "RevokeGrant", func(h *harness, c *testClient, tok tokenSet) string {
+			h.parseTokens(h.refresh(c, tok.Refresh, nil))
+			h.clock.Advance(time.Minute) // past the grace window: reuse
+			return tok.Refresh
+		}},
 	}
-	defer s.Close()
-	if err := s.Sync(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	reg := httptest.NewRecorder()
-	rr := httptest.NewRequest("POST", "/register", strings.NewReader(
-		`{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`))
-	rr.Header.Set("Content-Type", "application/json")
-	s.ServeHTTP(reg, rr)
-	var c struct {
-		ClientID string `json:"client_id"`
-	}
-	if err := json.Unmarshal(reg.Body.Bytes(), &c); err != nil || c.ClientID == "" {
-		t.Fatalf("register: %d %s", reg.Code, reg.Body)
-	}
-	for _, failing := range []string{"grant lookup", "client lookup"} {
-		t.Run(failing, func(t *testing.T) {
-			fs.down = true
-			defer func() { fs.down = false }()
-			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"anything"}, "client_id": {c.ClientID}}
-			r := httptest.NewRequest("POST", "/token", strings.NewReader(form.Encode()))
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			w := httptest.NewRecorder()
-			s.ServeHTTP(w, r)
-			if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "temporarily_unavailable") ||
-				w.Header().Get("Retry-After") == "" {
-				t.Fatalf("outage answered %d %s (Retry-After %q)", w.Code, w.Body, w.Header().Get("Retry-After"))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var fs *faultStore
+			h := newHarness(t, withFaults(&fs))
+			c := h.newClient(authBasic)
+			_, tok := h.fullFlow(c)
+			rt := tok.Refresh
+			if tc.prepare != nil {
+				rt = tc.prepare(h, c, tok)
 			}
-			if strings.Contains(w.Body.String(), errDown.Error()) {
+			calls := fs.count(tc.method)
+			fs.fail(tc.method)
+			w := h.refresh(c, rt, nil)
+			fs.heal()
+			if fs.count(tc.method) == calls {
+				t.Fatalf("the refresh never called %s: the outage did not reach its path (%s)", tc.method, w)
+			}
+			if w.Status != http.StatusServiceUnavailable || w.oauthError() != "temporarily_unavailable" ||
+				w.Header.Get("Retry-After") == "" || w.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("outage answered %s (Retry-After %q)", w, w.Header.Get("Retry-After"))
+			}
+			if strings.Contains(w.Body, errStoreOutage.Error()) || strings.Contains(w.Body, "10.9.8.7") {
 				t.Fatal("the storage error leaked to the client (LG-03)")
 			}
+			if !strings.Contains(h.logs(), errStoreOutage.Error()) {
+				t.Error("the cause of the outage was not logged")
+			}
+			// Nothing was lost: the same token still works, or (after a
+			// reuse) the reuse is still detected.
+			if tc.prepare != nil {
+				wantOAuthError(t, "the reuse once the store is back", h.refresh(c, rt, nil), http.StatusBadRequest, "invalid_grant")
+				return
+			}
+			h.parseTokens(h.refresh(c, rt, nil))
 		})
 	}
 }
