@@ -209,19 +209,22 @@ func (f *faultStore) RevokeToken(ctx context.Context, jti string, end time.Time)
 // quietStore keeps the store's revocation announcements from the server:
 // the test delivers them (announce), or not, so the verifier's cache can be
 // observed. Setting dead makes it report its announcements as lost
-// (oauthcore.NotifierHealth).
+// (oauthcore.NotifierHealth); midCheck, when set, runs inside every
+// TokenRevoked call (an announcement arriving while a token is checked).
 type quietStore struct {
 	oauthcore.Store
-	mu   sync.Mutex
-	subs []func(kind, id string)
-	dead atomic.Bool
+	mu       sync.Mutex
+	next     int
+	subs     map[int]func(kind, id string)
+	dead     atomic.Bool
+	midCheck atomic.Pointer[func()]
 }
 
 // withQuietStore makes the harness's store a quietStore and hands it out.
 func withQuietStore(out **quietStore) func(*harnessOptions) {
 	return func(o *harnessOptions) {
 		o.WrapStore = func(s oauthcore.Store) oauthcore.Store {
-			*out = &quietStore{Store: s}
+			*out = &quietStore{Store: s, subs: map[int]func(kind, id string){}}
 			return *out
 		}
 	}
@@ -230,18 +233,41 @@ func withQuietStore(out **quietStore) func(*harnessOptions) {
 func (q *quietStore) Subscribe(fn func(kind, id string)) func() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.subs = append(q.subs, fn)
-	return func() {}
+	id := q.next
+	q.next++
+	q.subs[id] = fn
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		delete(q.subs, id)
+	}
+}
+
+// subscribers is how many subscriptions are open.
+func (q *quietStore) subscribers() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.subs)
 }
 
 // announce delivers one announcement to every subscriber.
 func (q *quietStore) announce(kind, id string) {
 	q.mu.Lock()
-	subs := append([]func(kind, id string){}, q.subs...)
+	subs := make([]func(kind, id string), 0, len(q.subs))
+	for _, fn := range q.subs {
+		subs = append(subs, fn)
+	}
 	q.mu.Unlock()
 	for _, fn := range subs {
 		fn(kind, id)
 	}
+}
+
+func (q *quietStore) TokenRevoked(ctx context.Context, jti string) (bool, error) {
+	if fn := q.midCheck.Load(); fn != nil {
+		(*fn)()
+	}
+	return q.Store.TokenRevoked(ctx, jti)
 }
 
 func (q *quietStore) NotifierLive() bool { return !q.dead.Load() }
