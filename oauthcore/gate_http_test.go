@@ -126,13 +126,7 @@ func TestGateAudienceBoundary_RS03(t *testing.T) {
 	h := newHarness(t)
 	space := h.Server.NewGate(mcpSpace, nil, true)
 	origin := h.Server.NewGate(mcpOrigin, nil, true)
-	for _, tt := range []struct {
-		name string
-		gate *oauthcore.Gate
-		aud  []string
-		path string
-		ok   bool
-	}{
+	h.checkAudiences(t, []audienceCase{
 		{"the space at the space", space, []string{mcpSpace}, "/github", true},
 		{"the space below it", space, []string{mcpSpace}, "/github/mcp/x", true},
 		{"the space, trailing slash", space, []string{mcpSpace}, "/github/", true},
@@ -151,11 +145,28 @@ func TestGateAudienceBoundary_RS03(t *testing.T) {
 		{"the origin gate, a path token", origin, []string{mcpSpace + "/mcp"}, "/github/mcp", true},
 		{"the origin gate, another path", origin, []string{mcpSpace + "/mcp"}, "/fetch", false},
 		{"the origin gate, the origin token", origin, []string{mcpOrigin}, "/anything", true},
-	} {
+	})
+}
+
+// audienceCase is a token for aud presented at path through gate, and
+// whether it must pass.
+type audienceCase struct {
+	name string
+	gate *oauthcore.Gate
+	aud  []string
+	path string
+	ok   bool
+}
+
+// checkAudiences runs each case through Gate.Check with a fresh token.
+func (h *harness) checkAudiences(t *testing.T, cases []audienceCase) {
+	t.Helper()
+	for _, tt := range cases {
 		tok, _ := h.mint("client_x", tt.aud[0], audience(tt.aud...))
 		r, c := h.gateCheck(tt.gate, "Bearer "+tok, tt.path)
 		if ok := r.Status == http.StatusOK; ok != tt.ok {
-			t.Errorf("RS-03 %s (aud %v at %s): %d %q, want ok=%v", tt.name, tt.aud, tt.path, r.Status, r.Header.Get("WWW-Authenticate"), tt.ok)
+			t.Errorf("RS-03 %s (aud %v at %s through %s): %d %q, want ok=%v", tt.name, tt.aud, tt.path, tt.gate.Resource,
+				r.Status, r.Header.Get("WWW-Authenticate"), tt.ok)
 		} else if ok && c.Subject != "1001" {
 			t.Errorf("%s: claims %+v", tt.name, c)
 		}
@@ -166,30 +177,18 @@ func TestGateAudienceBoundary_RS03(t *testing.T) {
 // the client sent it (Caddy passes r.URL.Path, which keeps dot segments,
 // while its path matchers route on the cleaned path). A path that only
 // textually lies below the audience must not pass: /github/mcp/../../fetch
-// is /fetch, the route of another MCP server behind the same gate.
-// Fails today: the audience check compares the raw path by prefix.
+// is /fetch, the route of another MCP server behind the same gate (a 400
+// would do as well as a 401). Fails today: the audience check compares the raw path by prefix.
 func TestGateDotSegmentsStayInAudience_RS03_RS08(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	space := h.Server.NewGate(mcpSpace, nil, true)
 	origin := h.Server.NewGate(mcpOrigin, nil, true)
-	forMCP, _ := h.mint("client_x", mcpSpace+"/mcp", audience(mcpSpace+"/mcp"))
-	forSpace, _ := h.mint("client_x", mcpSpace, audience(mcpSpace))
-	for _, tt := range []struct {
-		name  string
-		gate  *oauthcore.Gate
-		token string
-		path  string
-	}{
-		{"out of the audience", origin, forMCP, "/github/mcp/../../fetch"},
-		{"out of the audience, trailing dot-dot", origin, forMCP, "/github/mcp/../.."},
-		{"out of the space", space, forSpace, "/github/../fetch"},
-	} {
-		r, _ := h.gateCheck(tt.gate, "Bearer "+tt.token, tt.path)
-		if r.Status != http.StatusUnauthorized && r.Status != http.StatusBadRequest {
-			t.Errorf("RS-03 %s: %s at %s answered %d, want 401 or 400", tt.name, tt.gate.Resource, tt.path, r.Status)
-		}
-	}
+	h.checkAudiences(t, []audienceCase{
+		{"out of the audience", origin, []string{mcpSpace + "/mcp"}, "/github/mcp/../../fetch", false},
+		{"out of the audience, trailing dot-dot", origin, []string{mcpSpace + "/mcp"}, "/github/mcp/../..", false},
+		{"out of the space", space, []string{mcpSpace}, "/github/../fetch", false},
+	})
 }
 
 // TestGateTokenShapes_JW03_JW04_JW08_JW09: expired (beyond the leeway),

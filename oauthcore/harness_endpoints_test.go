@@ -24,6 +24,17 @@ import (
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
 
+// forEachMethod runs fn in a parallel subtest for each token endpoint
+// authentication method a client may register, with h bound to it.
+func (h *harness) forEachMethod(t *testing.T, fn func(t *testing.T, h *harness, method string)) {
+	for _, method := range []string{authBasic, authPost, authPublic} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			fn(t, h.sub(t), method)
+		})
+	}
+}
+
 // fromAddr makes req come from the client address ip, as the embedding
 // server resolved it (Caddy's client_ip).
 func fromAddr(req *http.Request, ip string) *http.Request {
@@ -220,14 +231,16 @@ type quietStore struct {
 	midCheck atomic.Pointer[func()]
 }
 
-// withQuietStore makes the harness's store a quietStore and hands it out.
-func withQuietStore(out **quietStore) func(*harnessOptions) {
-	return func(o *harnessOptions) {
+// newQuietHarness is a harness over a quietStore.
+func newQuietHarness(t testing.TB) (*harness, *quietStore) {
+	var qs *quietStore
+	h := newHarness(t, func(o *harnessOptions) {
 		o.WrapStore = func(s oauthcore.Store) oauthcore.Store {
-			*out = &quietStore{Store: s, subs: map[int]func(kind, id string){}}
-			return *out
+			qs = &quietStore{Store: s, subs: map[int]func(kind, id string){}}
+			return qs
 		}
-	}
+	})
+	return h, qs
 }
 
 func (q *quietStore) Subscribe(fn func(kind, id string)) func() {

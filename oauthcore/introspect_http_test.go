@@ -114,8 +114,7 @@ func TestIntrospectOwnTokens_RV02(t *testing.T) {
 // (another instance's, its announcement lost) is seen at once.
 func TestIntrospectReadsTheStore(t *testing.T) {
 	t.Parallel()
-	var qs *quietStore
-	h := newHarness(t, withQuietStore(&qs))
+	h, _ := newQuietHarness(t)
 	c := h.newClient(authBasic)
 	at, claims := h.mint(c.ID, asIssuer, nil)
 	if !h.active(c, at) || !h.valid(at) {

@@ -20,33 +20,29 @@ import (
 func TestManageRead_MG01(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, method := range []string{authBasic, authPost, authPublic} {
-		t.Run(method, func(t *testing.T) {
-			t.Parallel()
-			h := h.sub(t)
-			c := h.newClient(method, "https://app.test/cb", "http://127.0.0.1:9/cb")
-			r := h.manage(http.MethodGet, c, nil)
-			if r.Status != http.StatusOK {
-				t.Fatalf("GET: %s", r)
+	h.forEachMethod(t, func(t *testing.T, h *harness, method string) {
+		c := h.newClient(method, "https://app.test/cb", "http://127.0.0.1:9/cb")
+		r := h.manage(http.MethodGet, c, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET: %s", r)
+		}
+		wantJSONNoStore(t, "GET", r)
+		if r.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Error("MD-04: the management endpoint has no CORS")
+		}
+		m := r.json(t)
+		if _, ok := m["client_secret"]; ok {
+			t.Error("GET repeats the client secret")
+		}
+		for k, v := range c.Resp {
+			if k == "client_secret" {
+				continue
 			}
-			wantJSONNoStore(t, "GET", r)
-			if r.Header.Get("Access-Control-Allow-Origin") != "*" {
-				t.Error("MD-04: the management endpoint has no CORS")
+			if fmt.Sprint(m[k]) != fmt.Sprint(v) {
+				t.Errorf("GET %s = %v, registration said %v", k, m[k], v)
 			}
-			m := r.json(t)
-			if _, ok := m["client_secret"]; ok {
-				t.Error("GET repeats the client secret")
-			}
-			for k, v := range c.Resp {
-				if k == "client_secret" {
-					continue
-				}
-				if fmt.Sprint(m[k]) != fmt.Sprint(v) {
-					t.Errorf("GET %s = %v, registration said %v", k, m[k], v)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestManageUniformRefusal_MG01_MG02_MG03: a missing or wrong RAT, another
@@ -224,57 +220,53 @@ func TestManageUpdateRefused_MG04(t *testing.T) {
 func TestManageUpdate_MG04_MG05(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, method := range []string{authBasic, authPost, authPublic} {
-		t.Run(method, func(t *testing.T) {
-			t.Parallel()
-			h := h.sub(t)
-			reg := clientMeta(method)
-			reg["scope"] = "mcp"
-			reg["logo_uri"] = "https://app.test/logo.png"
-			c := h.registerMeta(reg)
-			pending := h.newBrowser().mustLogin(c, nil)
-			oldRAT := c.RAT
-			change := map[string]any{"redirect_uris": []string{"https://app.test/cb", "https://app.test/new"},
-				"client_name": nil, "registration_access_token": "reg-chosen", "client_id_issued_at": 1,
-				"client_secret_expires_at": 1, "registration_client_uri": "https://evil.test/x", "x_marker": "unknown-member"}
-			if c.Secret != "" {
-				change["client_secret"] = c.Secret // RFC 7592 §2.2: may be sent, must match
+	h.forEachMethod(t, func(t *testing.T, h *harness, method string) {
+		reg := clientMeta(method)
+		reg["scope"] = "mcp"
+		reg["logo_uri"] = "https://app.test/logo.png"
+		c := h.registerMeta(reg)
+		pending := h.newBrowser().mustLogin(c, nil)
+		oldRAT := c.RAT
+		change := map[string]any{"redirect_uris": []string{"https://app.test/cb", "https://app.test/new"},
+			"client_name": nil, "registration_access_token": "reg-chosen", "client_id_issued_at": 1,
+			"client_secret_expires_at": 1, "registration_client_uri": "https://evil.test/x", "x_marker": "unknown-member"}
+		if c.Secret != "" {
+			change["client_secret"] = c.Secret // RFC 7592 §2.2: may be sent, must match
+		}
+		req := request(http.MethodPut, "/register/"+c.ID, putBody(c, change))
+		req.Header.Set("Authorization", "Bearer "+c.RAT)
+		r := h.serve(req)
+		if r.Status != http.StatusOK {
+			t.Fatalf("PUT: %s", r)
+		}
+		wantJSONNoStore(t, "PUT", r)
+		m := r.json(t)
+		c.RAT, _ = m["registration_access_token"].(string)
+		if c.RAT == "" || c.RAT == oldRAT || c.RAT == "reg-chosen" || !strings.HasPrefix(c.RAT, "reg-") {
+			t.Errorf("MG-04: the RAT after PUT is %q (was %q)", c.RAT, oldRAT)
+		}
+		for _, k := range []string{"client_id", "client_id_issued_at", "client_secret_expires_at", "registration_client_uri", "token_endpoint_auth_method"} {
+			if fmt.Sprint(m[k]) != fmt.Sprint(c.Resp[k]) {
+				t.Errorf("MG-04: PUT changed %s from %v to %v", k, c.Resp[k], m[k])
 			}
-			req := request(http.MethodPut, "/register/"+c.ID, putBody(c, change))
-			req.Header.Set("Authorization", "Bearer "+c.RAT)
-			r := h.serve(req)
-			if r.Status != http.StatusOK {
-				t.Fatalf("PUT: %s", r)
-			}
-			wantJSONNoStore(t, "PUT", r)
-			m := r.json(t)
-			c.RAT, _ = m["registration_access_token"].(string)
-			if c.RAT == "" || c.RAT == oldRAT || c.RAT == "reg-chosen" || !strings.HasPrefix(c.RAT, "reg-") {
-				t.Errorf("MG-04: the RAT after PUT is %q (was %q)", c.RAT, oldRAT)
-			}
-			for _, k := range []string{"client_id", "client_id_issued_at", "client_secret_expires_at", "registration_client_uri", "token_endpoint_auth_method"} {
-				if fmt.Sprint(m[k]) != fmt.Sprint(c.Resp[k]) {
-					t.Errorf("MG-04: PUT changed %s from %v to %v", k, c.Resp[k], m[k])
-				}
-			}
-			if _, ok := m["client_secret"]; ok {
-				t.Error("the PUT response repeats the secret")
-			}
-			if m["client_name"] != nil || m["logo_uri"] != nil || m["x_marker"] != nil || fmt.Sprint(m["redirect_uris"]) != "[https://app.test/cb https://app.test/new]" {
-				t.Errorf("MG-04: not a full replacement: %s", r.Body)
-			}
-			wantOAuthError(t, "MG-04 the old RAT", h.manageAs(http.MethodGet, c.ID, "Bearer "+oldRAT, "", nil), http.StatusUnauthorized, "invalid_token")
-			if got := h.manage(http.MethodGet, c, nil); got.Status != http.StatusOK || got.Body != r.Body {
-				t.Errorf("GET with the new RAT: %s, want the PUT response", got)
-			}
-			if r := h.introspect(c, "x"); c.Method != authPublic && r.Status != http.StatusOK {
-				t.Errorf("the client secret after PUT: %s", r)
-			}
-			wantOAuthError(t, "MG-05 a code issued before the PUT", h.redeem(c, pending, nil), http.StatusBadRequest, "invalid_grant")
-			c.RedirectURIs = []string{"https://app.test/new"}
-			h.fullFlow(c)
-		})
-	}
+		}
+		if _, ok := m["client_secret"]; ok {
+			t.Error("the PUT response repeats the secret")
+		}
+		if m["client_name"] != nil || m["logo_uri"] != nil || m["x_marker"] != nil || fmt.Sprint(m["redirect_uris"]) != "[https://app.test/cb https://app.test/new]" {
+			t.Errorf("MG-04: not a full replacement: %s", r.Body)
+		}
+		wantOAuthError(t, "MG-04 the old RAT", h.manageAs(http.MethodGet, c.ID, "Bearer "+oldRAT, "", nil), http.StatusUnauthorized, "invalid_token")
+		if got := h.manage(http.MethodGet, c, nil); got.Status != http.StatusOK || got.Body != r.Body {
+			t.Errorf("GET with the new RAT: %s, want the PUT response", got)
+		}
+		if r := h.introspect(c, "x"); c.Method != authPublic && r.Status != http.StatusOK {
+			t.Errorf("the client secret after PUT: %s", r)
+		}
+		wantOAuthError(t, "MG-05 a code issued before the PUT", h.redeem(c, pending, nil), http.StatusBadRequest, "invalid_grant")
+		c.RedirectURIs = []string{"https://app.test/new"}
+		h.fullFlow(c)
+	})
 }
 
 // TestManageDelete_MG06: DELETE answers 204 and ends the client and

@@ -30,47 +30,43 @@ func wantRevoked(t testing.TB, what string, r *reply) {
 func TestRevokeOwnTokensOnly_RV01(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, method := range []string{authBasic, authPost, authPublic} {
-		t.Run(method, func(t *testing.T) {
-			t.Parallel()
-			h := h.sub(t)
-			gate := h.Server.NewGate(asIssuer, nil, true)
-			atGate := func(at string) int {
-				r, _ := h.gateCheck(gate, "Bearer "+at, "/")
-				return r.Status
-			}
-			a := h.newClient(method)
-			_, tok := h.fullFlow(a)
-			if atGate(tok.Access) != http.StatusOK { // cached from here on
-				t.Fatal("a fresh access token refused")
-			}
-			for _, other := range []*testClient{h.newClient(authBasic), h.newClient(authPost), h.newClient(authPublic)} {
-				wantRevoked(t, "RV-01 "+other.Method+" revokes A's access token", h.revoke(other, tok.Access))
-				wantRevoked(t, "RV-01 "+other.Method+" revokes A's refresh token", h.revoke(other, tok.Refresh))
-			}
-			if atGate(tok.Access) != http.StatusOK {
-				t.Fatal("RV-01: another client revoked A's access token")
-			}
-			next := h.parseTokens(h.refresh(a, tok.Refresh, nil)) // the grant survived too
+	h.forEachMethod(t, func(t *testing.T, h *harness, method string) {
+		gate := h.Server.NewGate(asIssuer, nil, true)
+		atGate := func(at string) int {
+			r, _ := h.gateCheck(gate, "Bearer "+at, "/")
+			return r.Status
+		}
+		a := h.newClient(method)
+		_, tok := h.fullFlow(a)
+		if atGate(tok.Access) != http.StatusOK { // cached from here on
+			t.Fatal("a fresh access token refused")
+		}
+		for _, other := range []*testClient{h.newClient(authBasic), h.newClient(authPost), h.newClient(authPublic)} {
+			wantRevoked(t, "RV-01 "+other.Method+" revokes A's access token", h.revoke(other, tok.Access))
+			wantRevoked(t, "RV-01 "+other.Method+" revokes A's refresh token", h.revoke(other, tok.Refresh))
+		}
+		if atGate(tok.Access) != http.StatusOK {
+			t.Fatal("RV-01: another client revoked A's access token")
+		}
+		next := h.parseTokens(h.refresh(a, tok.Refresh, nil)) // the grant survived too
 
-			wantRevoked(t, "A revokes its access token", h.revoke(a, next.Access))
-			if atGate(next.Access) != http.StatusUnauthorized || h.valid(next.Access) {
-				t.Error("RV-01: a revoked access token still passes the gate")
-			}
-			third := h.parseTokens(h.refresh(a, next.Refresh, nil))
-			if atGate(third.Access) != http.StatusOK {
-				t.Error("RV-01: revoking an access token ended its grant")
-			}
+		wantRevoked(t, "A revokes its access token", h.revoke(a, next.Access))
+		if atGate(next.Access) != http.StatusUnauthorized || h.valid(next.Access) {
+			t.Error("RV-01: a revoked access token still passes the gate")
+		}
+		third := h.parseTokens(h.refresh(a, next.Refresh, nil))
+		if atGate(third.Access) != http.StatusOK {
+			t.Error("RV-01: revoking an access token ended its grant")
+		}
 
-			wantRevoked(t, "A revokes its refresh token", h.revoke(a, third.Refresh))
-			wantOAuthError(t, "RV-01 refresh after revocation", h.refresh(a, third.Refresh, nil), http.StatusBadRequest, "invalid_grant")
-			if atGate(third.Access) != http.StatusUnauthorized || atGate(tok.Access) != http.StatusUnauthorized {
-				t.Error("RV-01: an access token of a revoked grant still passes the gate")
-			}
-			wantRevoked(t, "revoking twice", h.revoke(a, third.Refresh))
-			h.fullFlow(a) // the client itself lives on
-		})
-	}
+		wantRevoked(t, "A revokes its refresh token", h.revoke(a, third.Refresh))
+		wantOAuthError(t, "RV-01 refresh after revocation", h.refresh(a, third.Refresh, nil), http.StatusBadRequest, "invalid_grant")
+		if atGate(third.Access) != http.StatusUnauthorized || atGate(tok.Access) != http.StatusUnauthorized {
+			t.Error("RV-01: an access token of a revoked grant still passes the gate")
+		}
+		wantRevoked(t, "revoking twice", h.revoke(a, third.Refresh))
+		h.fullFlow(a) // the client itself lives on
+	})
 }
 
 // TestRevokeUnknownTokens_RV01: tokens that are unknown, malformed, of

@@ -29,6 +29,17 @@ func (h *harness) revokeSilently(kind string, c *oauthcore.Claims) {
 	}
 }
 
+// mintCached mints a token for the issuer and has the server's verifier
+// accept (and so cache) it.
+func (h *harness) mintCached() (string, *oauthcore.Claims) {
+	h.t.Helper()
+	at, c := h.mint("client_x", asIssuer, nil)
+	if !h.valid(at) {
+		h.t.Fatal("a fresh token was refused")
+	}
+	return at, c
+}
+
 // TestVerifierCacheDropsAnnounced_JW06: a cached token outlives a
 // revocation nobody announced (proving the cache serves it), survives
 // announcements naming other tokens and grants, and is refused as soon as
@@ -47,13 +58,9 @@ func TestVerifierCacheDropsAnnounced_JW06(t *testing.T) {
 		kind, _ := tt.announce(&oauthcore.Claims{})
 		t.Run(tt.revoke+" revoked, "+kind+" announced", func(t *testing.T) {
 			t.Parallel() // a harness each: "all" would clear a shared cache
-			var qs *quietStore
-			h := newHarness(t, withQuietStore(&qs))
-			at, c := h.mint("client_x", asIssuer, nil)
-			bystander, _ := h.mint("client_x", asIssuer, nil)
-			if !h.valid(at) || !h.valid(bystander) {
-				t.Fatal("fresh tokens refused")
-			}
+			h, qs := newQuietHarness(t)
+			at, c := h.mintCached()
+			bystander, _ := h.mintCached()
 			h.revokeSilently(tt.revoke, c)
 			if !h.valid(at) {
 				t.Fatal("the token was not served from the cache")
@@ -79,17 +86,10 @@ func TestVerifierCacheDropsAnnounced_JW06(t *testing.T) {
 // nothing verified meanwhile is cached for later.
 func TestVerifierUncachedWhileNotifierDown_JW06(t *testing.T) {
 	t.Parallel()
-	var qs *quietStore
-	h := newHarness(t, withQuietStore(&qs))
-	cached, cc := h.mint("client_x", asIssuer, nil)
-	if !h.valid(cached) {
-		t.Fatal("fresh token refused")
-	}
+	h, qs := newQuietHarness(t)
+	cached, cc := h.mintCached()
 	qs.dead.Store(true)
-	during, dc := h.mint("client_x", asIssuer, nil)
-	if !h.valid(during) {
-		t.Fatal("fresh token refused while announcements are down")
-	}
+	during, dc := h.mintCached()
 	h.revokeSilently("token", cc)
 	if h.valid(cached) {
 		t.Error("JW-06: a cached token was served while announcements may be lost")
@@ -105,14 +105,10 @@ func TestVerifierUncachedWhileNotifierDown_JW06(t *testing.T) {
 // overtook is not cached: the token may have been revoked mid-check.
 func TestVerifierRaceNotCached_JW06(t *testing.T) {
 	t.Parallel()
-	var qs *quietStore
-	h := newHarness(t, withQuietStore(&qs))
-	at, c := h.mint("client_x", asIssuer, nil)
+	h, qs := newQuietHarness(t)
 	raced := func() { qs.announce("token", "jti-unrelated") }
 	qs.midCheck.Store(&raced)
-	if !h.valid(at) {
-		t.Fatal("fresh token refused")
-	}
+	at, c := h.mintCached()
 	qs.midCheck.Store(nil)
 	h.revokeSilently("token", c)
 	if h.valid(at) {
@@ -124,8 +120,7 @@ func TestVerifierRaceNotCached_JW06(t *testing.T) {
 // the others are checked in the store again.
 func TestVerifierCacheBounded(t *testing.T) {
 	t.Parallel()
-	var qs *quietStore
-	h := newHarness(t, withQuietStore(&qs))
+	h, _ := newQuietHarness(t) // no announcements: revocations stay silent
 	v := h.Server.NewVerifier(16)
 	t.Cleanup(v.Close)
 	type minted struct {
@@ -164,10 +159,7 @@ func TestVerifierCacheBounded(t *testing.T) {
 func TestVerifierCacheExpiry_JW04(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(o *harnessOptions) { o.FrozenClock = true })
-	at, _ := h.mint("client_x", asIssuer, nil)
-	if !h.valid(at) {
-		t.Fatal("fresh token refused")
-	}
+	at, _ := h.mintCached()
 	leeway := h.Server.Config().Leeway
 	h.clock.Advance(time.Hour + leeway - time.Second)
 	if !h.valid(at) {
@@ -207,8 +199,7 @@ func TestVerifierOutage_RD03(t *testing.T) {
 // reload builds a new verifier against the same store).
 func TestVerifierClose(t *testing.T) {
 	t.Parallel()
-	var qs *quietStore
-	h := newHarness(t, withQuietStore(&qs))
+	h, qs := newQuietHarness(t)
 	before := qs.subscribers()
 	v := h.Server.NewVerifier(64)
 	if qs.subscribers() != before+1 {
