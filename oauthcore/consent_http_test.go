@@ -369,3 +369,37 @@ func TestConsentContent_CD02_RU10(t *testing.T) {
 		t.Error("RU-10: a private-use scheme client is not named as an app on this device")
 	}
 }
+
+// TestConsentStoreOutage_RD03: a store failing at the consent POST is a
+// 503 page with Retry-After; failing before the flow is consumed, the same
+// form works once the store is back.
+func TestConsentStoreOutage_RD03(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		method    string
+		formLives bool
+	}{{"GetFlow", true}, {"TakeFlow", true}, {"GetClient", false}, {"PutConsent", false}, {"PutFlow", false}} {
+		t.Run(tc.method, func(t *testing.T) {
+			t.Parallel()
+			var fs *faultStore
+			h := newHarness(t, withFaults(&fs))
+			c := h.newClient(authPublic)
+			b := h.newBrowser()
+			cf := b.openConsent(newAuthRequest(c))
+			fs.fail(tc.method)
+			r := b.submit(cf, "approve", nil)
+			fs.heal()
+			wantLocalPage(t, tc.method+" failing", r, http.StatusServiceUnavailable, "temporarily_unavailable")
+			if r.Header.Get("Retry-After") == "" || strings.Contains(r.Body, "10.9.8.7") {
+				t.Errorf("Retry-After %q; the body leaks the cause: %t", r.Header.Get("Retry-After"), strings.Contains(r.Body, "10.9.8.7"))
+			}
+			again := b.submit(cf, "approve", nil)
+			if tc.formLives && again.Status != http.StatusSeeOther {
+				t.Errorf("the form once the store is back: %s, want 303", again)
+			}
+			if !tc.formLives && again.Status != http.StatusForbidden {
+				t.Errorf("the consumed form once the store is back: %s, want 403", again)
+			}
+		})
+	}
+}

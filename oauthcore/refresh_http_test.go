@@ -2,8 +2,12 @@ package oauthcore_test
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,5 +305,44 @@ func TestRefreshAfterClientUpdate(t *testing.T) {
 	c := h.newClient(authBasic)
 	_, tok := h.fullFlow(c)
 	h.updateClient(c, "https://app.test/new")
+	h.parseTokens(h.refresh(c, tok.Refresh, nil))
+}
+
+// TestRefreshAllowListOutage_RT09: re-checking the allow-list on refresh
+// needs GitHub to resolve a listed login to its id (after a restart the
+// pins are gone). When GitHub cannot answer, that is an upstream outage:
+// 503 temporarily_unavailable, the grant kept, and the same refresh token
+// working once GitHub is back; never invalid_grant with the grant revoked
+// (clients drop their credentials on invalid_grant, RT-09).
+func TestRefreshAllowListOutage_RT09(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	var target *url.URL
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() && strings.HasPrefix(r.URL.Path, "/users/") {
+			http.Error(w, `{"message":"API rate limit exceeded"}`, http.StatusForbidden)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	t.Cleanup(api.Close)
+	h := newHarness(t, func(o *harnessOptions) {
+		o.Config.GitHub.APIURL = api.URL
+		o.Config.GitHub.AllowedUsers = []string{"alice"}
+	})
+	target, _ = url.Parse(h.gh.URL)
+	c := h.newClient(authBasic)
+	_, tok := h.fullFlow(c) // resolves and pins alice's id
+
+	h.restart(nil) // a config reload: the pins are gone
+	down.Store(true)
+	r := h.refresh(c, tok.Refresh, nil)
+	down.Store(false)
+	if r.Status != http.StatusServiceUnavailable || r.oauthError() != "temporarily_unavailable" {
+		t.Errorf("RT-09: refresh while GitHub cannot resolve the allow-listed login: %s, want 503 temporarily_unavailable", r)
+	}
+	if !h.valid(tok.Access) {
+		t.Error("RT-09: a GitHub outage revoked the grant: its access token is refused")
+	}
 	h.parseTokens(h.refresh(c, tok.Refresh, nil))
 }
