@@ -185,6 +185,79 @@ func TestForwardAuthForwardedURL_RS03(t *testing.T) {
 	}
 }
 
+// TestForwardAuthConfiguredResources_RS01: with `resources` configured, a
+// forwarded URL at or below one of them is a resource; any other is not
+// (only issuer-audience tokens pass there, as without the headers).
+func TestForwardAuthConfiguredResources_RS01(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *harnessOptions) { o.Config.Resources = []string{mcpSpace} })
+	forMCP, _ := h.mint("client_x", mcpSpace+"/mcp", nil)
+	forOther, _ := h.mint("client_x", mcpOrigin+"/fetch", nil)
+	forIssuer, _ := h.mint("client_x", asIssuer, nil)
+	for _, tt := range []struct {
+		name, token, uri string
+		status           int
+	}{
+		{"below the configured resource", forMCP, "/github/mcp", 200},
+		{"an issuer token below it (the audience rule)", forIssuer, "/github/mcp", 200},
+		{"outside it, a token for that URL", forOther, "/fetch", 401},
+		{"outside it, an issuer token", forIssuer, "/fetch", 200},
+		{"outside it, no token", "", "/fetch", 401},
+	} {
+		r := h.forward(http.MethodGet, "", tt.token, fwd{"https", "mcp.example.com", tt.uri})
+		if r.Status != tt.status {
+			t.Errorf("RS-01 %s: %s, want %d", tt.name, r, tt.status)
+		}
+	}
+}
+
+// challengeMetadata is the resource_metadata URL of a challenge.
+func challengeMetadata(challenge string) string {
+	_, rest, _ := strings.Cut(challenge, `resource_metadata="`)
+	u, _, _ := strings.Cut(rest, `"`)
+	return u
+}
+
+// TestForwardAuthChallengeMetadataServed_MD03: every 401 of /verify names
+// RFC 9728 metadata (RFC 9728 §5.1) that this server answers with 200, so
+// a client can discover where to get a token. Fails today with
+// `resources` configured: without ?resource= the challenge names
+// /verify/metadata?resource=<issuer> (or <issuer><X-Forwarded-Uri path>
+// when the forwarded URL is no resource), which /verify/metadata refuses
+// with 404 because the issuer is not one of the configured resources.
+func TestForwardAuthChallengeMetadataServed_MD03(t *testing.T) {
+	t.Parallel()
+	open := newHarness(t)
+	closed := newHarness(t, func(o *harnessOptions) { o.Config.Resources = []string{mcpSpace} })
+	explicit := "resource=" + url.QueryEscape(mcpSpace)
+	for _, tt := range []struct {
+		name  string
+		h     *harness
+		query string
+		f     fwd
+	}{
+		{"no headers", open, "", fwd{}},
+		{"a forwarded resource", open, "", fwd{"https", "mcp.example.com", "/github/mcp"}},
+		{"only X-Forwarded-Uri", open, "", fwd{uri: "/github/mcp"}},
+		{"explicit resource", open, explicit, fwd{uri: "/github/mcp"}},
+		{"configured: a forwarded resource", closed, "", fwd{"https", "mcp.example.com", "/github/mcp"}},
+		{"configured: explicit resource", closed, explicit, fwd{uri: "/github/mcp"}},
+		{"configured: no headers", closed, "", fwd{}},
+		{"configured: a forwarded URL outside", closed, "", fwd{"https", "mcp.example.com", "/fetch"}},
+	} {
+		r := tt.h.forward(http.MethodGet, tt.query, "", tt.f)
+		meta := challengeMetadata(r.Header.Get("WWW-Authenticate"))
+		path, ok := strings.CutPrefix(meta, asIssuer)
+		if r.Status != http.StatusUnauthorized || !ok {
+			t.Errorf("%s: %s %q", tt.name, r, r.Header.Get("WWW-Authenticate"))
+			continue
+		}
+		if m := tt.h.serve(request(http.MethodGet, path, nil)); m.Status != http.StatusOK {
+			t.Errorf("MD-03 %s: the challenge names %s, which answers %s", tt.name, meta, m)
+		}
+	}
+}
+
 // TestForwardAuthDotSegments_RS03_RS08: a forwarded URI with dot segments
 // names another URL than it seems to; proxies send X-Forwarded-Uri as the
 // client wrote it (nginx's $request_uri, Traefik) and route on the cleaned
