@@ -303,3 +303,43 @@ func TestDiscoveryJWKSBeforeSync_RD03(t *testing.T) {
 		t.Errorf("after Sync: %v", keys)
 	}
 }
+
+// TestDiscoveryJWKSCacheShorterThanKeyHeadStart_JW07: a new key is published
+// before it signs so that whoever holds the JWKS knows it first; a
+// resource server caching the JWKS as its Cache-Control allows must
+// therefore never hold a copy older than that head start. Fails today:
+// max-age=300 while a new key signs 180 s after it is published, so a
+// consumer that fetched the JWKS just before a rotation rejects every new
+// token for up to two minutes.
+func TestDiscoveryJWKSCacheShorterThanKeyHeadStart_JW07(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *harnessOptions) { o.FrozenClock = true; o.Config.KeyRotation = 24 * time.Hour })
+	r := h.serve(request(http.MethodGet, "/jwks", nil))
+	maxAge, err := time.ParseDuration(strings.TrimPrefix(r.Header.Get("Cache-Control"), "public, max-age=") + "s")
+	if err != nil {
+		t.Fatalf("Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+	cached := jwksKeys(t, h) // fetched just before the rotation
+	h.clock.Advance(24*time.Hour + time.Second)
+	if err := h.Server.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	known := func(kid string) bool {
+		return slices.ContainsFunc(cached, func(k map[string]string) bool { return k["kid"] == kid })
+	}
+	var headStart time.Duration
+	for ; headStart <= 10*time.Minute; headStart += 10 * time.Second {
+		raw, _ := h.mint("client_x", asIssuer, nil)
+		tok, _, err := jwt.NewParser().ParseUnverified(raw, &oauthcore.Claims{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kid, _ := tok.Header["kid"].(string); !known(kid) {
+			break
+		}
+		h.clock.Advance(10 * time.Second)
+	}
+	if maxAge > headStart {
+		t.Errorf("JW-07: the JWKS may be cached for %s, but a new key signs %s after it is published", maxAge, headStart)
+	}
+}
