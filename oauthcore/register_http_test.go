@@ -365,3 +365,20 @@ func TestRegisterNarrowing_DR03_AZ10(t *testing.T) {
 		})
 	}
 }
+
+// TestRegisterContentTypes_DR02: application/json in any case and with
+// parameters is JSON; other JSON-ish types are 415.
+func TestRegisterContentTypes_DR02(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for ctype, status := range map[string]int{
+		"application/json": 201, "application/json; charset=utf-8": 201, "APPLICATION/JSON": 201,
+		"application/json;charset=UTF-8": 201, "application/vnd.api+json": 415, "text/json": 415,
+		"application/jsonx": 415, "json": 415,
+	} {
+		r := h.serve(rawRequest(http.MethodPost, "/register", ctype, `{"redirect_uris":["https://app.test/cb"]}`))
+		if r.Status != status {
+			t.Errorf("DR-02 Content-Type %q: %s, want %d", ctype, r, status)
+		}
+	}
+}

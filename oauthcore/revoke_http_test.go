@@ -225,3 +225,20 @@ func TestRevokeStoreOutage_RD03(t *testing.T) {
 	wantRevoked(t, "after the outage", h.revoke(c, next.Refresh))
 	wantOAuthError(t, "refresh after the revocation", h.refresh(c, next.Refresh, nil), http.StatusBadRequest, "invalid_grant")
 }
+
+// TestRevokeEarlierRefreshTokenEndsTheGrant_RV01: a refresh token of an
+// earlier generation still names its grant: revoking it ends the family,
+// the current refresh token and its access tokens included.
+func TestRevokeEarlierRefreshTokenEndsTheGrant_RV01(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.newClient(authPost)
+	_, first := h.fullFlow(c)
+	second := h.parseTokens(h.refresh(c, first.Refresh, nil))
+	third := h.parseTokens(h.refresh(c, second.Refresh, nil))
+	wantRevoked(t, "revoke the first refresh token", h.revoke(c, first.Refresh))
+	wantOAuthError(t, "the current refresh token", h.refresh(c, third.Refresh, nil), http.StatusBadRequest, "invalid_grant")
+	if h.valid(third.Access) || h.valid(second.Access) {
+		t.Error("RV-01: an access token of the revoked family still passes")
+	}
+}
