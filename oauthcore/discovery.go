@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 )
 
 // discoveryEndpoint publishes the authorization server's RFC 8414 metadata
@@ -72,6 +74,11 @@ func (d *discoveryEndpoint) serveJWKS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", jwksCacheControl)
 	_, _ = w.Write(jwks)
 }
+
+// jwksCacheControl lets a resource server cache the JWKS for less than a
+// new key's head start (keyActivationDelay, 3 min): one that fetched just
+// before a rotation knows the new key before any token carries it (JW-07).
+var jwksCacheControl = "public, max-age=" + strconv.Itoa(int(keyActivationDelay/time.Second/3))

@@ -158,7 +158,7 @@ func jwksKeys(t *testing.T, h *harness) []map[string]string {
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /jwks: %s", r)
 	}
-	if r.Header.Get("Cache-Control") != "public, max-age=300" || r.Header.Get("Access-Control-Allow-Origin") != "*" ||
+	if r.Header.Get("Cache-Control") != "public, max-age=60" || r.Header.Get("Access-Control-Allow-Origin") != "*" ||
 		r.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("/jwks headers %v", r.Header)
 	}
@@ -307,10 +307,9 @@ func TestDiscoveryJWKSBeforeSync_RD03(t *testing.T) {
 // TestDiscoveryJWKSCacheShorterThanKeyHeadStart_JW07: a new key is published
 // before it signs so that whoever holds the JWKS knows it first; a
 // resource server caching the JWKS as its Cache-Control allows must
-// therefore never hold a copy older than that head start. Fails today:
-// max-age=300 while a new key signs 180 s after it is published, so a
-// consumer that fetched the JWKS just before a rotation rejects every new
-// token for up to two minutes.
+// therefore never hold a copy older than that head start (it was
+// max-age=300 against a 180 s head start: new tokens refused for up to
+// two minutes by a consumer that fetched just before a rotation).
 func TestDiscoveryJWKSCacheShorterThanKeyHeadStart_JW07(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(o *harnessOptions) { o.FrozenClock = true; o.Config.KeyRotation = 24 * time.Hour })

@@ -161,7 +161,11 @@ func forwardedPath(r *http.Request, g *Gate) string {
 // when that list is set.
 func (fa *forwardAuth) serveVerifyMetadata(w http.ResponseWriter, r *http.Request) {
 	canon, err := CanonicalResource(r.URL.Query().Get("resource"))
-	if err != nil || (len(fa.cfg.Resources) > 0 && !fa.cfg.inConfiguredSpace(canon)) {
+	// The issuer's own space is always described: /verify's challenge for
+	// tokens issued without a resource points into it.
+	origin, _ := SplitResource(canon)
+	issuerSpace := err == nil && origin == fa.cfg.Issuer
+	if err != nil || (len(fa.cfg.Resources) > 0 && !issuerSpace && !fa.cfg.inConfiguredSpace(canon)) {
 		WriteError(w, NewError(http.StatusNotFound, CodeInvalidTarget, "no metadata for this resource"))
 		return
 	}

@@ -48,7 +48,7 @@ func TestEndpointLogsHoldNoSecrets_LG01(t *testing.T) {
 	}
 	for _, event := range []string{"client registered", "client updated", "client deleted", "access token revoked", "grant revoked", "request denied"} {
 		if !strings.Contains(logs, event) {
-			t.Errorf("LG-02: no %q event in the log", event)
+			t.Errorf("no %q event in the log", event)
 		}
 	}
 }
