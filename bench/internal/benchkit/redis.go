@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
 )
 
 // Redis is one redis-server process on a loopback port, configured as
@@ -40,7 +42,7 @@ func StartRedis(ctx context.Context, dir string) (*Redis, error) {
 	}
 	var last error
 	for attempt := 0; attempt < 5; attempt++ {
-		ports, err := FreePorts(1)
+		ports, err := caddyproc.FreePorts(1)
 		if err != nil {
 			return nil, err
 		}
@@ -69,22 +71,24 @@ func (r *Redis) start(ctx context.Context, port int) error {
 		_ = cmd.Wait()
 		close(done)
 	}(r.exited)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	exited := errors.New("redis-server exited during startup")
+	err := caddyproc.Poll(ctx, 10*time.Second, func() (bool, error) {
 		select {
 		case <-r.exited:
-			r.cmd = nil
-			return fmt.Errorf("redis-server exited during startup:\n%s", r.LogTail())
-		case <-ctx.Done():
-			return ctx.Err()
+			return false, exited
 		default:
 		}
-		if out, err := r.CLI("PING"); err == nil && out == "PONG" {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+		out, err := r.CLI("PING")
+		return err == nil && out == "PONG", nil
+	})
+	switch {
+	case errors.Is(err, exited):
+		r.cmd = nil
+		return fmt.Errorf("redis-server exited during startup:\n%s", r.LogTail())
+	case errors.Is(err, caddyproc.ErrTimeout):
+		return fmt.Errorf("redis-server on %s did not answer PING within 10s:\n%s", r.Addr, r.LogTail())
 	}
-	return fmt.Errorf("redis-server on %s did not answer PING within 10s:\n%s", r.Addr, r.LogTail())
+	return err
 }
 
 // URL is the redis:// URL of the server.
@@ -307,15 +311,40 @@ func (r *Redis) Monitor(ctx context.Context, fn func() error) ([]MonitorLine, er
 		return nil, errors.New("redis-cli MONITOR did not start")
 	}
 	ferr := fn()
-	time.Sleep(300 * time.Millisecond) // MONITOR's output trails the commands
-	stop()
+	// MONITOR's output trails the commands: the end of fn's is where a
+	// marker sent after it shows.
+	marker := "benchkit-monitor-end-" + NewSecret(8)
+	if out, err := r.CLI("ECHO", marker); err != nil {
+		stop()
+		return nil, fmt.Errorf("redis-cli ECHO: %v: %s", err, out)
+	}
 	var got []MonitorLine
-	for l := range lines {
-		if m, ok := parseMonitorLine(l); ok && m.Cmd != "PING" && m.Cmd != "INFO" {
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				stop()
+				return nil, errors.New("redis-cli MONITOR ended before the marker")
+			}
+			m, ok := parseMonitorLine(l)
+			if !ok || m.Cmd == "PING" || m.Cmd == "INFO" {
+				continue
+			}
+			if m.Cmd == "ECHO" && len(m.Args) == 1 && m.Args[0] == marker {
+				stop()
+				go func() {
+					for range lines { // let the reader finish
+					}
+				}()
+				return got, ferr
+			}
 			got = append(got, m)
+		case <-timeout:
+			stop()
+			return nil, errors.New("redis-cli MONITOR did not show the end marker within 5s")
 		}
 	}
-	return got, ferr
 }
 
 // parseMonitorLine reads

@@ -1,4 +1,4 @@
-package main
+package tokens
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"text/template"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
 )
 
 // caddyfileTmpl is one instance: the authorization server alone, in plain
@@ -49,11 +51,11 @@ var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 
 // instance is one Caddy serving the authorization server.
 type instance struct {
-	*benchkit.Caddy
+	*caddyproc.Process
 	name      string
 	issuer    string // its own origin unless it shares another's issuer
 	storage   string // the storage line; empty: the embedded bolt store
-	gh        *benchkit.GitHub
+	gh        *fakegithub.Server
 	admin     bool
 	port      int
 	adminPort int
@@ -61,21 +63,22 @@ type instance struct {
 
 func (in *instance) origin() string    { return fmt.Sprintf("http://127.0.0.1:%d", in.port) }
 func (in *instance) adminAddr() string { return fmt.Sprintf("127.0.0.1:%d", in.adminPort) }
+func (in *instance) logTail() string   { return in.LogTail(8 << 10) }
 
 // boltPath is where the embedded store keeps its file by default: under
 // Caddy's data directory ($XDG_DATA_HOME/caddy).
 func (in *instance) boltPath() string {
-	return filepath.Join(in.Home, "data", "caddy", "mcp_oauth", "mcp_oauth.db")
+	return filepath.Join(in.Home(), "data", "caddy", "mcp_oauth", "mcp_oauth.db")
 }
 
 // startInstance starts a Caddy. With shared set it is another instance of
 // shared's authorization server: same issuer, same GitHub app, same store
 // (which must then be Redis).
-func startInstance(ctx context.Context, name, bin, dir, storage string, gh *benchkit.GitHub, shared *instance, admin bool) (*instance, error) {
+func startInstance(ctx context.Context, name string, env *benchkit.Env, storage string, gh *fakegithub.Server, shared *instance, admin bool) (*instance, error) {
 	in := &instance{name: name, storage: storage, gh: gh, admin: admin}
 	var err error
-	in.Caddy, err = benchkit.StartCaddy(ctx, benchkit.CaddyConfig{
-		Name: name, Bin: bin, Dir: dir, Ports: 2,
+	in.Process, err = caddyproc.Start(ctx, caddyproc.Config{
+		Bin: env.CaddyBin, Home: filepath.Join(env.Work, "caddy-"+name), Ports: 2,
 		Caddyfile: func(ports []int) (string, error) {
 			in.port, in.adminPort = ports[0], ports[1]
 			in.issuer = in.origin()
@@ -93,8 +96,9 @@ func startInstance(ctx context.Context, name, bin, dir, storage string, gh *benc
 			err := caddyfileTmpl.Execute(&b, data)
 			return b.String(), err
 		},
-		Ready: func([]int) string { return in.origin() + "/.well-known/oauth-authorization-server" },
-		Env:   []string{"BENCH_GH_SECRET=" + gh.ClientSecret()},
+		Ready:    func([]int) string { return in.origin() + "/.well-known/oauth-authorization-server" },
+		Env:      []string{"BENCH_GH_SECRET=" + gh.ClientSecret()},
+		OwnGroup: true,
 	})
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package main
+package tokens
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/login"
 )
 
 // grant is one worker's refresh-token family: its client and the refresh
@@ -39,6 +40,10 @@ type loadResult struct {
 	// -1 for bolt) and bytes (Redis used_memory, or the bolt file's size).
 	Keys, Bytes int64
 }
+
+// Usage and SetRepeats make a run benchkit.Measured.
+func (r *loadResult) Usage() benchkit.CPUUse { return r.CPU }
+func (r *loadResult) SetRepeats(n int)       { r.Repeats = n }
 
 func (r *loadResult) caddyPerReq() float64 { return benchkit.PerReq(r.CPU.Caddy, r.OK) }
 func (r *loadResult) redisCPUPerReq() float64 {
@@ -222,7 +227,7 @@ func refreshOnce(hc *http.Client, w *worker, origin string, g *grant) {
 	w.ok++
 }
 
-var registration = benchkit.RegistrationBody("tokenbench")
+var registration = login.RegistrationBody("tokenbench")
 
 // registerOnce registers a public client.
 func registerOnce(hc *http.Client, w *worker, origin string) {

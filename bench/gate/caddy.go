@@ -1,12 +1,15 @@
-package main
+package gate
 
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/template"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/bench/internal/benchkit"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
 )
 
 // caddyfileTmpl is the config of one measured Caddy: the authorization
@@ -84,13 +87,14 @@ http://127.0.0.1:{{.FAPort}} {
 
 // caddyProc is one measured Caddy process with its fake GitHub.
 type caddyProc struct {
-	*benchkit.Caddy
+	*caddyproc.Process
 	name      string // ES256, HS256 or redis
 	alg       string // the JWT alg its tokens carry: ES256 or HS256
 	jwtSecret string // empty: ES256
 	storage   string // the storage line of the mcp_oauth block; empty: the embedded store
 	upstream  string // host:port
-	gh        *benchkit.GitHub
+	gh        *fakegithub.Server
+	stopGH    func()
 	profile   bool
 	token     string // the access token the login flow got
 
@@ -104,9 +108,7 @@ func (c *caddyProc) resource() string { return fmt.Sprintf("http://127.0.0.1:%d/
 
 func (c *caddyProc) noAuthURL() string { return fmt.Sprintf("http://127.0.0.1:%d/mcp", c.noAuthPort) }
 func (c *caddyProc) gateURL() string   { return c.resource() }
-func (c *caddyProc) routeURL() string {
-	return fmt.Sprintf("http://127.0.0.1:%d/mcp", c.routePort)
-}
+func (c *caddyProc) routeURL() string  { return fmt.Sprintf("http://127.0.0.1:%d/mcp", c.routePort) }
 func (c *caddyProc) faURL() string     { return fmt.Sprintf("http://127.0.0.1:%d/mcp", c.faPort) }
 func (c *caddyProc) adminAddr() string { return fmt.Sprintf("127.0.0.1:%d", c.adminPort) }
 
@@ -118,24 +120,23 @@ type caddySpec struct {
 }
 
 // startCaddy starts a Caddy with its own fake GitHub on free loopback ports.
-func startCaddy(ctx context.Context, spec caddySpec, bin, dir, upstream string, profile bool) (*caddyProc, error) {
-	gh, err := benchkit.StartGitHub()
-	if err != nil {
-		return nil, err
-	}
+func startCaddy(ctx context.Context, spec caddySpec, env *benchkit.Env, upstream string, profile bool) (*caddyProc, error) {
+	gh, stopGH := fakegithub.Serve(fakegithub.Options{ClientSecret: benchkit.NewSecret(24)})
 	c := &caddyProc{name: spec.name, alg: "ES256", jwtSecret: spec.jwtSecret, storage: spec.storage,
-		upstream: upstream, gh: gh, profile: profile}
+		upstream: upstream, gh: gh, stopGH: stopGH, profile: profile}
 	if spec.jwtSecret != "" {
 		c.alg = "HS256"
 	}
-	c.Caddy, err = benchkit.StartCaddy(ctx, benchkit.CaddyConfig{
-		Name: spec.name, Bin: bin, Dir: dir, Ports: 6,
+	var err error
+	c.Process, err = caddyproc.Start(ctx, caddyproc.Config{
+		Bin: env.CaddyBin, Home: filepath.Join(env.Work, "caddy-"+spec.name), Ports: 6,
 		Caddyfile: c.render,
 		Ready:     func([]int) string { return c.issuer() + "/.well-known/oauth-authorization-server" },
 		Env:       []string{"BENCH_GH_SECRET=" + gh.ClientSecret(), "BENCH_JWT_SECRET=" + spec.jwtSecret},
+		OwnGroup:  true,
 	})
 	if err != nil {
-		gh.Close()
+		stopGH()
 		return nil, err
 	}
 	return c, nil
@@ -162,10 +163,10 @@ func (c *caddyProc) render(ports []int) (string, error) {
 }
 
 func (c *caddyProc) close() {
-	if c.Caddy != nil {
+	if c.Process != nil {
 		c.Stop()
 	}
-	c.gh.Close()
+	c.stopGH()
 }
 
-func (c *caddyProc) logTail() string { return c.LogTail() }
+func (c *caddyProc) logTail() string { return c.LogTail(8 << 10) }

@@ -1,4 +1,4 @@
-package main
+package gate
 
 import (
 	"context"
@@ -36,6 +36,12 @@ type wrkConfig struct {
 	AuthorizationValue string
 	Procs              benchkit.Procs  // whose CPU time is accounted
 	Redis              *benchkit.Redis // whose commands are counted (nil: none)
+}
+
+// with is cfg sending token as the bearer.
+func (cfg wrkConfig) with(token string) wrkConfig {
+	cfg.AuthorizationValue = "Bearer " + token
+	return cfg
 }
 
 // runWrk runs wrk once against url and parses its report.
@@ -80,6 +86,10 @@ func runWrk(ctx context.Context, cfg wrkConfig, url string, d time.Duration) (*w
 	}
 	return res, nil
 }
+
+// Usage and SetRepeats make a run benchkit.Measured.
+func (r *wrkResult) Usage() benchkit.CPUUse { return r.CPU }
+func (r *wrkResult) SetRepeats(n int)       { r.Repeats = n }
 
 // caddyPerReq is the measured Caddy's CPU time per request, in µs.
 func (r *wrkResult) caddyPerReq() float64 {

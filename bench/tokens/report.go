@@ -1,9 +1,8 @@
-package main
+package tokens
 
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 
@@ -27,30 +26,18 @@ type row struct {
 	Bytes      int64
 }
 
-type ratio struct {
-	Label    string
-	Value    float64 // of the medians
-	Paired   float64 // median of the per-round ratios
-	Min, Max float64
-}
-
 type report struct {
-	Date   time.Time
-	Commit string
-	Go     string
-	CPU    string
-	Cores  int
+	benchkit.Machine
 	FS     string
 	Redis  string
 	Opts   options
 	Rows   []row
-	Ratios []ratio
+	Ratios []benchkit.Ratio
 	Traces []*trace
 }
 
 func buildReport(ctx context.Context, o options, root, work string, red *benchkit.Redis, variants []*variant, results map[string][]*loadResult) *report {
-	rep := &report{Date: time.Now(), Commit: benchkit.GitDescribe(ctx, root), Go: runtime.Version(), CPU: benchkit.CPUModel(),
-		Cores: runtime.NumCPU(), FS: benchkit.FSType(work), Opts: o,
+	rep := &report{Machine: benchkit.DescribeMachine(ctx, root), FS: benchkit.FSType(work), Opts: o,
 		Redis: fmt.Sprintf("%s on %s, AOF with appendfsync everysec, no RDB snapshots", red.Version(), red.Addr)}
 	byName := map[string]row{}
 	for _, v := range variants {
@@ -82,23 +69,9 @@ func buildReport(ctx context.Context, o options, root, work string, red *benchki
 	mk := func(num, den string) {
 		n, okN := byName[num]
 		d, okD := byName[den]
-		if !okN || !okD {
-			return
+		if okN && okD {
+			rep.Ratios = append(rep.Ratios, benchkit.NewRatio(num+" / "+den, n.RoundRPS, d.RoundRPS, 0))
 		}
-		rt := ratio{Label: num + " / " + den, Value: n.RPS / d.RPS}
-		var per []float64
-		for i := range min(len(n.RoundRPS), len(d.RoundRPS)) {
-			x := n.RoundRPS[i] / d.RoundRPS[i]
-			per = append(per, x)
-			if i == 0 || x < rt.Min {
-				rt.Min = x
-			}
-			if i == 0 || x > rt.Max {
-				rt.Max = x
-			}
-		}
-		rt.Paired = benchkit.Median(per)
-		rep.Ratios = append(rep.Ratios, rt)
 	}
 	for _, k := range []string{kindRefresh, kindRegister} {
 		mk(k+"-redis", k+"-embedded")
@@ -112,14 +85,14 @@ func (rep *report) markdown() string {
 	o := rep.Opts
 	fmt.Fprintf(&b, "# Token endpoint benchmark, %s\n\n", rep.Date.Format("2006-01-02 15:04 MST"))
 	admin := "`admin off`"
-	if o.profile > 0 {
+	if o.Profile > 0 {
 		admin = "admin on (for -profile)"
 	}
 	fmt.Fprintf(&b, "- Code: %s; Caddy v2.11.9 built with %s; plain http on 127.0.0.1, %s, log level WARN, ES256 access tokens\n", rep.Commit, rep.Go, admin)
 	fmt.Fprintf(&b, "- Machine: %s, %d logical CPUs (shared by the load generator, Caddy and Redis); bolt file and AOF on %s\n", rep.CPU, rep.Cores, rep.FS)
 	fmt.Fprintf(&b, "- Stores: `embedded` is the default bolt file (one Caddy); `redis` is %s, with one Caddy (`redis-a`) or two (`-2x`: `redis-a` and `redis-b`, same issuer, each worker alternating between them)\n", rep.Redis)
 	fmt.Fprintf(&b, "- Load: a Go load generator in the benchmark process, %d workers in a closed loop (one request at a time each, keep-alive), %s per run, %d rounds, variants interleaved in every round, %s warm-up each first\n",
-		o.workers, o.duration, o.rounds, o.warmup)
+		o.workers, o.Duration, o.Rounds, o.Warmup)
 	fmt.Fprintf(&b, "- `refresh-*`: each worker has its own grant (its own public client, from the real login flow once), posts `grant_type=refresh_token` with its current refresh token and keeps the rotated one from every response; "+
 		"every grant refreshes once more after the last round. `register-*`: `POST /register` with a %d-byte JSON body (public client, one loopback redirect URI)\n", len(registration))
 	fmt.Fprintf(&b, "- Every response is checked: 200 with access_token, token_type Bearer and a new refresh_token, or 201 with a client_id; anything else counts as an error and stops the benchmark\n\n")
@@ -185,11 +158,7 @@ func (rep *report) markdown() string {
 			benchkit.FmtInt(float64(r.Bytes)), what, float64(r.Bytes)/float64(max(r.OK, 1)))
 	}
 
-	fmt.Fprintf(&b, "\nOther load on the machine: at most %s of its CPU in any kept run (CPU time of processes outside the benchmark, plus steal); "+
-		"%d runs were repeated because other processes used more than %s.\n", benchkit.FmtShare(foreign), repeats, benchkit.FmtShare(o.maxForeign))
-	if foreign > max(o.maxForeign, 0.05) {
-		fmt.Fprintf(&b, "**Warning: something else used the machine during the measurement; the numbers are skewed.**\n")
-	}
+	b.WriteString(benchkit.ForeignNote(foreign, repeats, o.Quiet))
 	return b.String()
 }
 

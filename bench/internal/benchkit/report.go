@@ -3,7 +3,6 @@ package benchkit
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,45 +13,14 @@ import (
 	"time"
 )
 
-// ModuleRoot is the directory of the module's go.mod (the benchmarks must
-// run inside this repository).
-func ModuleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %v", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run from inside the caddy-mcp-oauth module (go run ./bench/...)")
-	}
-	b, err := os.ReadFile(gomod)
-	if err != nil {
-		return "", err
-	}
-	if !strings.Contains(string(b), "module github.com/mcpoauth/caddy-mcp-oauth\n") {
-		return "", fmt.Errorf("%s is not caddy-mcp-oauth's go.mod", gomod)
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// BuildCaddy builds the plugin's Caddy (./cmd/caddy) into out.
-func BuildCaddy(ctx context.Context, root, out string) error {
-	Logf("building %s from ./cmd/caddy", out)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/caddy")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, b)
-	}
-	return nil
-}
-
 // Logf prints a timestamped progress line to stderr.
 func Logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
 // WriteResult writes a report as dir/name, dir relative to root unless
-// absolute.
+// absolute, replacing the one an earlier run wrote: only the latest
+// results of each mode are kept.
 func WriteResult(root, dir, name, text string) error {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(root, dir)
@@ -212,3 +180,49 @@ func SelectNamed[T any](all []T, name func(T) string, only string) ([]T, error) 
 	}
 	return out, nil
 }
+
+// Machine says where and on what code a benchmark ran.
+type Machine struct {
+	Date   time.Time
+	Commit string // GitDescribe
+	Go     string
+	CPU    string
+	Cores  int
+}
+
+// DescribeMachine reads the machine and the commit of root.
+func DescribeMachine(ctx context.Context, root string) Machine {
+	return Machine{Date: time.Now(), Commit: GitDescribe(ctx, root), Go: runtime.Version(), CPU: CPUModel(), Cores: runtime.NumCPU()}
+}
+
+// Ratio compares the throughput of two variants measured round by round.
+type Ratio struct {
+	Label    string
+	Value    float64 // of the medians
+	Paired   float64 // median of the per-round ratios
+	Min, Max float64 // of the per-round ratios
+	Target   float64 // 0: none
+}
+
+// NewRatio is num / den from their per-round figures (the variants of a
+// round run back to back, so the per-round ratios show how far noise
+// alone moves the ratio of the medians).
+func NewRatio(label string, num, den []float64, target float64) Ratio {
+	r := Ratio{Label: label, Value: Median(num) / Median(den), Target: target}
+	var per []float64
+	for i := range min(len(num), len(den)) {
+		x := num[i] / den[i]
+		per = append(per, x)
+		if i == 0 || x < r.Min {
+			r.Min = x
+		}
+		if i == 0 || x > r.Max {
+			r.Max = x
+		}
+	}
+	r.Paired = Median(per)
+	return r
+}
+
+// Met reports whether the ratio of the medians reaches the target.
+func (r Ratio) Met() bool { return r.Value >= r.Target }

@@ -1,10 +1,9 @@
-package main
+package gate
 
 import (
 	"context"
 	"fmt"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
@@ -25,41 +24,23 @@ type row struct {
 	RedisCmds     benchkit.CommandStats // summed over the rounds
 }
 
-type ratio struct {
-	Label  string
-	Num    string // variant names
-	Den    string
-	Value  float64 // ratio of the medians
-	Min    float64 // per-round ratios
-	Max    float64
-	Paired float64 // median of the per-round ratios
-	Target float64
-}
-
-func (r ratio) met() bool { return r.Value >= r.Target }
-
 type report struct {
-	Date   time.Time
-	Commit string
-	Go     string
-	CPU    string
-	Cores  int
+	benchkit.Machine
 	Wrk    string
 	Opts   options
 	Rows   []row
-	Ratios []ratio
+	Ratios []benchkit.Ratio
 	// Controls are ratios without a target (-controls): the gate against
 	// the same Caddy's noauth and against its site without the gate.
-	Controls []ratio
+	Controls []benchkit.Ratio
 	Command  string
 	Redis    string // the Redis server, with -redis
 }
 
 func buildReport(ctx context.Context, o options, root string, variants []variant, results map[string][]*wrkResult) *report {
-	rep := &report{Date: time.Now(), Go: runtime.Version(), CPU: benchkit.CPUModel(), Cores: runtime.NumCPU(), Opts: o,
-		Commit: benchkit.GitDescribe(ctx, root), Wrk: wrkVersion(o.wrkBin)}
+	rep := &report{Machine: benchkit.DescribeMachine(ctx, root), Opts: o, Wrk: wrkVersion(o.wrkBin)}
 	rep.Command = fmt.Sprintf("wrk -t%d -c%d -d%s --timeout %s --latency -H \"Authorization: Bearer <token>\" <url>",
-		o.threads, o.conns, wrkDuration(o.duration), wrkDuration(o.timeout))
+		o.threads, o.conns, wrkDuration(o.Duration), wrkDuration(o.timeout))
 	byName := map[string]row{}
 	for _, v := range variants {
 		rs := results[v.Name]
@@ -85,26 +66,12 @@ func buildReport(ctx context.Context, o options, root string, variants []variant
 		byName[v.Name] = r
 	}
 	// mk adds the ratio num/den to list when both were measured.
-	mk := func(list *[]ratio, label, num, den string, target float64) {
+	mk := func(list *[]benchkit.Ratio, label, num, den string, target float64) {
 		n, okN := byName[num]
 		d, okD := byName[den]
-		if !okN || !okD {
-			return
+		if okN && okD {
+			*list = append(*list, benchkit.NewRatio(label, n.RoundRPS, d.RoundRPS, target))
 		}
-		rt := ratio{Label: label, Num: num, Den: den, Value: n.RPS / d.RPS, Target: target}
-		var per []float64
-		for i := range n.RoundRPS {
-			x := n.RoundRPS[i] / d.RoundRPS[i]
-			per = append(per, x)
-			if i == 0 || x < rt.Min {
-				rt.Min = x
-			}
-			if i == 0 || x > rt.Max {
-				rt.Max = x
-			}
-		}
-		rt.Paired = median(per)
-		*list = append(*list, rt)
 	}
 	for _, k := range []string{"ES256", "HS256"} {
 		mk(&rep.Ratios, "gate-"+k+" / noauth", "gate-"+k, "noauth", targetVsNoAuth)
@@ -126,7 +93,7 @@ func buildReport(ctx context.Context, o options, root string, variants []variant
 
 func (rep *report) allMet() bool {
 	for _, r := range rep.Ratios {
-		if !r.met() {
+		if !r.Met() {
 			return false
 		}
 	}
@@ -138,7 +105,7 @@ func (rep *report) markdown() string {
 	o := rep.Opts
 	fmt.Fprintf(&b, "# Gate benchmark, %s\n\n", rep.Date.Format("2006-01-02 15:04 MST"))
 	admin := "`admin off`"
-	if o.profile > 0 {
+	if o.Profile > 0 {
 		admin = "admin on (for -profile)"
 	}
 	fmt.Fprintf(&b, "- Code: %s; Caddy v2.11.9 built with %s; plain http on 127.0.0.1, %s, log level WARN\n", rep.Commit, rep.Go, admin)
@@ -147,7 +114,7 @@ func (rep *report) markdown() string {
 		fmt.Fprintf(&b, "- Redis (`-redis`): the `redis` Caddy (ES256) has `storage redis` on %s; the others the embedded bolt store\n", rep.Redis)
 	}
 	fmt.Fprintf(&b, "- Load: `%s` (%s), %d rounds, variants interleaved in every round, %s warm-up each first\n",
-		rep.Command, rep.Wrk, o.rounds, wrkDuration(o.warmup))
+		rep.Command, rep.Wrk, o.Rounds, wrkDuration(o.Warmup))
 	fmt.Fprintf(&b, "- Every run: no \"Non-2xx or 3xx responses\", no socket errors; one access token per Caddy, so the gate serves it from its verification cache\n\n")
 
 	redis := rep.Redis != ""
@@ -190,7 +157,7 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range rep.Ratios {
 		verdict := "met"
-		if !r.met() {
+		if !r.Met() {
 			verdict = "**missed**"
 		}
 		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f – %.3f | ≥ %.2f | %s |\n", r.Label, r.Value, r.Paired, r.Min, r.Max, r.Target, verdict)
@@ -211,11 +178,7 @@ func (rep *report) markdown() string {
 		fmt.Fprintf(&b, "`gate-redis`: the gate on the ES256 Caddy whose store is Redis (the embedded-store ES256 gate is `gate-ES256`)"+
 			"; `noauth-redis` (with -controls): that Caddy's noauth site.\n")
 	}
-	fmt.Fprintf(&b, "\nOther load on the machine: at most %s of its CPU in any kept run (CPU time of processes outside the benchmark, plus steal); "+
-		"%d runs were repeated because other processes used more than %s.\n", fmtShare(foreign), repeats, fmtShare(o.maxForeign))
-	if foreign > max(o.maxForeign, 0.05) {
-		fmt.Fprintf(&b, "**Warning: something else used the machine during the measurement; the numbers are skewed.**\n")
-	}
+	b.WriteString(benchkit.ForeignNote(foreign, repeats, o.Quiet))
 	return b.String()
 }
 
