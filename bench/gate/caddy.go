@@ -15,35 +15,7 @@ import (
 // caddyfileTmpl is the config of one measured Caddy: the authorization
 // server and the three ways of putting an upstream behind (or not behind)
 // it, each on its own loopback port, in plain http so TLS costs nothing.
-var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
-{{- if .Admin}}
-	admin {{.Admin}}
-{{- else}}
-	admin off
-{{- end}}
-	auto_https off
-	grace_period 1s
-	log {
-		level WARN
-	}
-	mcp_oauth {
-		issuer {{.Issuer}}
-{{- if .JWTSecret}}
-		jwt_secret {env.BENCH_JWT_SECRET}
-{{- end}}
-{{- if .Storage}}
-		{{.Storage}}
-{{- end}}
-		github {
-			client_id {{.GHClientID}}
-			client_secret {env.BENCH_GH_SECRET}
-			allowed_users alice
-			web_url {{.GitHub}}
-			api_url {{.GitHub}}
-		}
-	}
-}
-
+var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{{.Global}}
 # The authorization server; /verify is its ForwardAuth endpoint.
 {{.Issuer}} {
 	bind 127.0.0.1
@@ -132,7 +104,7 @@ func startCaddy(ctx context.Context, spec caddySpec, env *benchkit.Env, upstream
 		Bin: env.CaddyBin, Home: filepath.Join(env.Work, "caddy-"+spec.name), Ports: 6,
 		Caddyfile: c.render,
 		Ready:     func([]int) string { return c.issuer() + "/.well-known/oauth-authorization-server" },
-		Env:       []string{"BENCH_GH_SECRET=" + gh.ClientSecret(), "BENCH_JWT_SECRET=" + spec.jwtSecret},
+		Env:       []string{benchkit.GitHubSecretEnv + "=" + gh.ClientSecret(), "BENCH_JWT_SECRET=" + spec.jwtSecret},
 		OwnGroup:  true,
 	})
 	if err != nil {
@@ -147,13 +119,19 @@ func startCaddy(ctx context.Context, spec caddySpec, env *benchkit.Env, upstream
 func (c *caddyProc) render(ports []int) (string, error) {
 	c.authPort, c.noAuthPort, c.gatePort, c.faPort, c.routePort, c.adminPort = ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
 	c.gh.SetCallbackURL(c.issuer() + "/callback")
-	data := map[string]any{
-		"Issuer": c.issuer(), "JWTSecret": c.jwtSecret != "", "Storage": c.storage, "GitHub": c.gh.URL, "GHClientID": c.gh.ClientID(),
-		"Upstream": c.upstream, "AuthPort": c.authPort, "NoAuthPort": c.noAuthPort, "GatePort": c.gatePort,
-		"FAPort": c.faPort, "RoutePort": c.routePort, "Resource": c.resource(), "Admin": "",
+	global := benchkit.GlobalOptions{Issuer: c.issuer(), GitHub: c.gh}
+	if c.jwtSecret != "" {
+		global.Extra = append(global.Extra, "jwt_secret {env.BENCH_JWT_SECRET}")
+	}
+	if c.storage != "" {
+		global.Extra = append(global.Extra, c.storage)
 	}
 	if c.profile {
-		data["Admin"] = c.adminAddr()
+		global.Admin = c.adminAddr()
+	}
+	data := map[string]any{
+		"Global": global, "Issuer": c.issuer(), "Upstream": c.upstream, "AuthPort": c.authPort, "NoAuthPort": c.noAuthPort,
+		"GatePort": c.gatePort, "FAPort": c.faPort, "RoutePort": c.routePort, "Resource": c.resource(),
 	}
 	var b strings.Builder
 	if err := caddyfileTmpl.Execute(&b, data); err != nil {

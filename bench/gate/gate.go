@@ -220,25 +220,25 @@ func (b *Bench) Measure(ctx context.Context) error {
 	o := &b.o
 	if o.Warmup > 0 {
 		logf("warm-up: %s per variant", o.Warmup)
-		for _, v := range b.variants {
-			if _, err := b.run(ctx, v, o.Warmup); err != nil {
-				return err
-			}
+		err := benchkit.Interleave(ctx, 1, b.variants, func(_ int, v variant) error {
+			_, err := b.run(ctx, v, o.Warmup)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	b.results = make(map[string][]*wrkResult)
-	for r := 1; r <= o.Rounds; r++ {
-		for _, v := range b.variants {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			res, err := b.run(ctx, v, o.Duration)
-			if err != nil {
-				return err
-			}
+	err := benchkit.Interleave(ctx, o.Rounds, b.variants, func(r int, v variant) error {
+		res, err := b.run(ctx, v, o.Duration)
+		if err == nil {
 			b.results[v.Name] = append(b.results[v.Name], res)
 			b.logRun(r, v, res)
 		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	// A last check that nothing was revoked or expired under load.
 	for _, v := range b.variants {

@@ -15,34 +15,7 @@ import (
 // caddyfileTmpl is one instance: the authorization server alone, in plain
 // http on loopback. Instances that share an issuer (several behind one
 // public name) serve it on their own origin with the issuer of the first.
-var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
-{{- if .Admin}}
-	admin {{.Admin}}
-{{- else}}
-	admin off
-{{- end}}
-	auto_https off
-	grace_period 1s
-	log {
-		level WARN
-	}
-	mcp_oauth {
-		issuer {{.Issuer}}
-		# the benchmark registers thousands of clients from one address
-		registration_limit -1
-{{- if .Storage}}
-		{{.Storage}}
-{{- end}}
-		github {
-			client_id {{.GHClientID}}
-			client_secret {env.BENCH_GH_SECRET}
-			allowed_users alice
-			web_url {{.GitHub}}
-			api_url {{.GitHub}}
-		}
-	}
-}
-
+var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{{.Global}}
 {{.Origin}} {
 	bind 127.0.0.1
 	mcp_oauth_server
@@ -87,17 +60,21 @@ func startInstance(ctx context.Context, name string, env *benchkit.Env, storage 
 			} else {
 				gh.SetCallbackURL(in.issuer + "/callback")
 			}
-			data := map[string]any{"Issuer": in.issuer, "Origin": in.origin(), "Storage": storage,
-				"GitHub": gh.URL, "GHClientID": gh.ClientID(), "Admin": ""}
-			if admin {
-				data["Admin"] = in.adminAddr()
+			// The benchmark registers thousands of clients from one address.
+			global := benchkit.GlobalOptions{Issuer: in.issuer, GitHub: gh, Extra: []string{"registration_limit -1"}}
+			if storage != "" {
+				global.Extra = append(global.Extra, storage)
 			}
+			if admin {
+				global.Admin = in.adminAddr()
+			}
+			data := map[string]any{"Global": global, "Origin": in.origin()}
 			var b strings.Builder
 			err := caddyfileTmpl.Execute(&b, data)
 			return b.String(), err
 		},
 		Ready:    func([]int) string { return in.origin() + "/.well-known/oauth-authorization-server" },
-		Env:      []string{"BENCH_GH_SECRET=" + gh.ClientSecret()},
+		Env:      []string{benchkit.GitHubSecretEnv + "=" + gh.ClientSecret()},
 		OwnGroup: true,
 	})
 	if err != nil {

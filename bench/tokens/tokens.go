@@ -223,27 +223,25 @@ func (b *Bench) Measure(ctx context.Context) error {
 	o := &b.o
 	if o.Warmup > 0 {
 		benchkit.Logf("warm-up: %s per variant", o.Warmup)
-		for _, v := range b.variants {
-			if _, err := b.run(ctx, v, o.Warmup); err != nil {
-				return err
-			}
+		err := benchkit.Interleave(ctx, 1, b.variants, func(_ int, v *variant) error {
+			_, err := b.run(ctx, v, o.Warmup)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	b.results = map[string][]*loadResult{}
-	for r := 1; r <= o.Rounds; r++ {
-		for _, v := range b.variants {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			res, err := b.run(ctx, v, o.Duration)
-			if err != nil {
-				return err
-			}
+	err := benchkit.Interleave(ctx, o.Rounds, b.variants, func(r int, v *variant) error {
+		res, err := b.run(ctx, v, o.Duration)
+		if err == nil {
 			b.results[v.Name] = append(b.results[v.Name], res)
-			benchkit.Logf("round %d/%d  %-18s %7.0f req/s  p50 %-9s p99 %-9s Caddy %4.0f µs/req  Redis %5.2f cmds/req  foreign CPU %s",
-				r, o.Rounds, v.Name, res.RPS, benchkit.FmtDur(res.P50), benchkit.FmtDur(res.P99), res.caddyPerReq(),
-				res.redisPerReq(), benchkit.FmtShare(res.CPU.ForeignShare()))
+			b.logRun(r, v, res)
 		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	// Every grant still refreshes: nothing was revoked along the way.
 	if err := finalCheck(b.hc, b.variants); err != nil {
@@ -255,6 +253,12 @@ func (b *Bench) Measure(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+func (b *Bench) logRun(round int, v *variant, res *loadResult) {
+	benchkit.Logf("round %d/%d  %-18s %7.0f req/s  p50 %-9s p99 %-9s Caddy %4.0f µs/req  Redis %5.2f cmds/req  foreign CPU %s",
+		round, b.o.Rounds, v.Name, res.RPS, benchkit.FmtDur(res.P50), benchkit.FmtDur(res.P99), res.caddyPerReq(),
+		res.redisPerReq(), benchkit.FmtShare(res.CPU.ForeignShare()))
 }
 
 // profileVariants loads each variant again while the admin endpoint of its

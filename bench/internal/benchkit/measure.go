@@ -54,3 +54,20 @@ func ForeignNote(worst float64, repeats int, q Quiet) string {
 	}
 	return s
 }
+
+// Interleave runs each of rounds rounds over every variant in order, so
+// that the variants of one round run back to back under the same
+// conditions. It stops at the first error or when ctx ends.
+func Interleave[V any](ctx context.Context, rounds int, variants []V, each func(round int, v V) error) error {
+	for r := 1; r <= rounds; r++ {
+		for _, v := range variants {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := each(r, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
