@@ -2,7 +2,7 @@
 # Measures the inline gate (mcp_oauth_verify) against no auth and against
 # forward_auth to /verify, for ES256 and HS256 tokens; see bench/README.md.
 # Installs wrk (and, for -redis, redis-server) with apt-get when missing,
-# then runs `go run ./bench/gatebench` from the module root. Arguments go
+# then runs `go run ./bench gate` from the module root. Arguments go
 # to the program (e.g. -rounds 10 -duration 10s, -profile 10s, -redis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +24,4 @@ if [ "${#need[@]}" -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-exec go run ./bench/gatebench "$@"
+exec go run ./bench gate "$@"

@@ -15,6 +15,11 @@
 // expired registration still has a live grant, costs only that client's
 // grants). Revocations are signalled in-process through Subscribe.
 //
+// Each record kind has its file, named as in redisstore: clients.go,
+// flows.go, codes.go, grants.go, revocations.go (grant tombstones and the
+// access-token deny list), consents.go and keys.go; sweep.go expires them
+// all, dump.go is the test-only raw copy.
+//
 // bbolt locks its file: a second Open of the same path waits up to five
 // seconds and then fails. Sharing one Store inside a process is the caller's
 // job (the Caddy adapter keeps it in a UsagePool).

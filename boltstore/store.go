@@ -111,17 +111,6 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Dump returns a copy of the whole database file, free pages included, so a
-// test can prove that no plain secret was ever written (storetest.Dumper).
-func (s *Store) Dump() ([]byte, error) {
-	var buf bytes.Buffer
-	err := s.db.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(&buf)
-		return err
-	})
-	return buf.Bytes(), err
-}
-
 // view and update run fn in a transaction. The store's sentinel errors pass
 // through untouched; anything else is an outage and gets a prefix.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {

@@ -2,21 +2,17 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
-	"github.com/mcpoauth/caddy-mcp-oauth/internal/portlease"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
 )
 
 // caddyConfig is what a test may vary in the Caddyfile.
@@ -108,9 +104,8 @@ type caddyProc struct {
 	admin  string // host:port of the admin API, if on
 	mcp    string // origin of the MCP site, if any
 
-	log    *syncBuffer // stdout and stderr of every run
-	cmd    *exec.Cmd
-	exited chan struct{}
+	log  *syncBuffer // stdout and stderr of every run
+	proc *caddyproc.Process
 }
 
 // syncBuffer is a bytes.Buffer the process and the test share.
@@ -131,7 +126,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startCaddy starts Caddy on a free loopback port with its own HOME and
+// startCaddy starts Caddy on free loopback ports with its own HOME and
 // XDG directories, waits until the metadata endpoint answers, and stops
 // it when the test ends (printing its log if the test failed). onPort is
 // told the issuer before each start attempt.
@@ -153,105 +148,71 @@ func startCaddy(t *testing.T, cfg caddyConfig, ghURL string, onPort func(issuer 
 			t.Logf("caddy log (%s):\n%s", c.home, tail(c.log.String(), 64<<10))
 		}
 	})
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		c.port = freePort(t)
-		c.issuer = fmt.Sprintf("https://127.0.0.1:%d", c.port)
-		if cfg.Admin {
-			c.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		}
-		if cfg.MCPSite != "" {
-			c.mcp = fmt.Sprintf("https://127.0.0.1:%d", freePort(t))
-		}
-		if onPort != nil {
-			onPort(c.issuer)
-		}
-		if err = c.start(); err == nil {
-			return c
-		}
-		if !strings.Contains(c.log.String(), "address already in use") {
-			break
-		}
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // test only: tls internal
+	}}
+	t.Cleanup(hc.CloseIdleConnections)
+	ports := 1
+	if cfg.Admin {
+		ports++
 	}
-	t.Fatalf("caddy did not start: %v", err)
-	return nil
+	if cfg.MCPSite != "" {
+		ports++
+	}
+	proc, err := caddyproc.Start(context.Background(), caddyproc.Config{
+		Bin: caddyBin, Home: c.home, Ports: ports,
+		Caddyfile: func(ports []int) (string, error) {
+			if c.usePorts(ports) && onPort != nil {
+				onPort(c.issuer)
+			}
+			return c.caddyfile()
+		},
+		Ready:       func([]int) string { return c.issuer + "/.well-known/oauth-authorization-server" },
+		Client:      hc,
+		ReadyWithin: 20 * time.Second,
+		Env:         []string{"GH_SECRET=gh-secret"},
+		Output:      c.log,
+	})
+	if err != nil {
+		t.Fatalf("caddy did not start: %v", err)
+	}
+	c.proc = proc
+	return c
 }
 
-// writeCaddyfile renders c.cfg into the Caddyfile the process runs.
-func (c *caddyProc) writeCaddyfile() error {
+// usePorts points the issuer, the admin API and the MCP site at ports,
+// reporting whether they are new ones.
+func (c *caddyProc) usePorts(ports []int) bool {
+	if ports[0] == c.port {
+		return false
+	}
+	c.port, ports = ports[0], ports[1:]
+	c.issuer = fmt.Sprintf("https://127.0.0.1:%d", c.port)
+	if c.cfg.Admin {
+		c.admin, ports = fmt.Sprintf("127.0.0.1:%d", ports[0]), ports[1:]
+	}
+	if c.cfg.MCPSite != "" {
+		c.mcp = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+	}
+	return true
+}
+
+// caddyfile renders c.cfg into the Caddyfile the process runs.
+func (c *caddyProc) caddyfile() (string, error) {
 	var file bytes.Buffer
 	data := struct {
 		caddyConfig
 		Issuer, GitHubURL, AdminAddr, MCPOrigin, MCPSiteBody string
 	}{c.cfg, c.issuer, c.ghURL, c.admin, c.mcp, strings.ReplaceAll(c.cfg.MCPSite, "{{UPSTREAM}}", c.cfg.MCPUpstream)}
-	if err := caddyfileTmpl.Execute(&file, data); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(c.home, "Caddyfile"), file.Bytes(), 0o600)
-}
-
-// start runs the process and waits for it to serve.
-func (c *caddyProc) start() error {
-	if err := c.writeCaddyfile(); err != nil {
-		return err
-	}
-	path := filepath.Join(c.home, "Caddyfile")
-	cmd := exec.Command(caddyBin, "run", "--config", path, "--adapter", "caddyfile")
-	cmd.Dir = c.home
-	cmd.Env = append(os.Environ(), "HOME="+c.home,
-		"XDG_DATA_HOME="+filepath.Join(c.home, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(c.home, "config"),
-		"GH_SECRET=gh-secret")
-	cmd.Stdout, cmd.Stderr = c.log, c.log
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	c.cmd, c.exited = cmd, make(chan struct{})
-	go func(done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(c.exited)
-	return c.waitReady(20 * time.Second)
-}
-
-func (c *caddyProc) waitReady(limit time.Duration) error {
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // test only: tls internal
-	}}
-	defer hc.CloseIdleConnections()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-c.exited:
-			return errors.New("caddy exited during startup")
-		default:
-		}
-		resp, err := hc.Get(c.issuer + "/.well-known/oauth-authorization-server")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
-	c.stop()
-	return fmt.Errorf("metadata did not answer within %s", limit)
+	err := caddyfileTmpl.Execute(&file, data)
+	return file.String(), err
 }
 
 // stop ends the process: SIGTERM, then SIGKILL after 5 s.
 func (c *caddyProc) stop() {
-	if c.cmd == nil {
-		return
+	if c.proc != nil {
+		c.proc.Stop()
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
-	c.cmd = nil
 }
 
 // reload rewrites the Caddyfile from c.cfg and runs `caddy reload` through
@@ -263,34 +224,25 @@ func (c *caddyProc) stop() {
 // only the new config has.
 func (c *caddyProc) reload() {
 	c.t.Helper()
-	if err := c.writeCaddyfile(); err != nil {
+	if err := c.proc.Reload(context.Background(), c.admin); err != nil {
 		c.t.Fatal(err)
-	}
-	out, err := exec.Command(caddyBin, "reload", "--config", filepath.Join(c.home, "Caddyfile"),
-		"--adapter", "caddyfile", "--address", c.admin, "--force").CombinedOutput()
-	if err != nil {
-		c.t.Fatalf("caddy reload: %v\n%s", err, out)
 	}
 }
 
-// waitFor polls cond every 20 ms until it holds, failing the test if it
-// still does not after within.
+// waitFor polls cond until it holds, failing the test if it still does
+// not after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval
+	err := caddyproc.Poll(t.Context(), within, func() (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("%s: not within %v (%v)", what, within, err)
 	}
 }
 
 // restart stops Caddy and starts it again on the same port and data.
 func (c *caddyProc) restart() {
 	c.t.Helper()
-	c.stop()
-	if err := c.start(); err != nil {
+	if err := c.proc.Restart(context.Background()); err != nil {
 		c.t.Fatalf("caddy did not restart: %v", err)
 	}
 }
@@ -299,10 +251,12 @@ func (c *caddyProc) restart() {
 // that outgoing connections of parallel tests cannot take it meanwhile.
 func freePort(t *testing.T) int {
 	t.Helper()
-	// Leased (package portlease) until the test ends: Caddy binds with
-	// SO_REUSEPORT, so two test Caddies that both found a port free would
-	// otherwise share it and split each other's connections.
-	return portlease.TakeForTest(t, 20000, 32000)
+	ports, leases, err := caddyproc.LeasePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = leases.Close() })
+	return ports[0]
 }
 
 func tail(s string, n int) string {

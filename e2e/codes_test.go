@@ -99,7 +99,7 @@ func TestCodeReplayRevokes_AC04(t *testing.T) {
 	if !e.active(c, tok.Access) {
 		t.Fatal("the fresh access token is not active")
 	}
-	// Time is part of the scenario: the replay comes well after the first
+	// Time is under test: the replay comes well after the first
 	// redemption, past the 500 ms in which a replay is taken for one racing
 	// it (AC-03); no state is awaited.
 	time.Sleep(time.Second)

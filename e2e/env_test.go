@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/login"
 )
 
 // env is one test's world: a fake GitHub, a Caddy using it, and clients
@@ -107,7 +108,8 @@ func (e *env) transcriptText() string {
 	return strings.Join(e.transcript, "\n")
 }
 
-// response is a fully read HTTP response.
+// response is a fully read HTTP response: a login.Reply with the tests'
+// methods.
 type response struct {
 	Status int
 	Header http.Header
@@ -116,16 +118,8 @@ type response struct {
 
 // try sends req; safe to call from goroutines.
 func (e *env) try(c *http.Client, req *http.Request) (*response, error) {
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &response{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}, nil
+	r, err := login.Send(c, req)
+	return (*response)(r), err
 }
 
 func (e *env) do(c *http.Client, req *http.Request) *response {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
 )
 
 // TestCaddyfileExample runs the README's quick start: Caddyfile.example as
@@ -44,20 +46,24 @@ func TestCaddyfileExample(t *testing.T) {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			_ = cmd.Wait()
 		}
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if resp, err := hc.Get(origin + "/.well-known/oauth-authorization-server"); err == nil {
-				var m map[string]any
-				_ = json.NewDecoder(resp.Body).Decode(&m)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || m["issuer"] != origin {
-					t.Fatalf("metadata: %d %v", resp.StatusCode, m)
-				}
-				return stop
+		err := caddyproc.Poll(t.Context(), 20*time.Second, func() (bool, error) {
+			resp, err := hc.Get(origin + "/.well-known/oauth-authorization-server")
+			if err != nil {
+				return false, nil // not listening yet
 			}
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || m["issuer"] != origin {
+				return false, fmt.Errorf("metadata: %d %v", resp.StatusCode, m)
+			}
+			return true, nil
+		})
+		if err != nil {
+			stop()
+			t.Fatalf("Caddyfile.example did not start: %v\n%s", err, log.String())
 		}
-		stop()
-		t.Fatalf("Caddyfile.example did not start:\n%s", log.String())
-		return nil
+		return stop
 	}
 
 	stop := run()

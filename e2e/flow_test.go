@@ -3,14 +3,13 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"html"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
-	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/login"
 )
 
 // browser is a user agent with its own cookie jar.
@@ -65,27 +64,14 @@ type consentForm struct {
 	CSRF string
 }
 
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="(flow|csrf)" value="([^"]*)">`)
-
 // parseConsent extracts the hidden inputs, or fails the test.
 func (b *browser) parseConsent(r *response) *consentForm {
 	b.e.t.Helper()
-	if r.Status != http.StatusOK || !strings.Contains(r.Body, `action="/consent"`) {
-		b.e.t.Fatalf("want the consent page, got %s", r)
+	c, err := login.ParseConsent((*login.Reply)(r))
+	if err != nil {
+		b.e.t.Fatal(err)
 	}
-	cf := &consentForm{Page: r}
-	for _, m := range hiddenInput.FindAllStringSubmatch(r.Body, -1) {
-		v := html.UnescapeString(m[2])
-		if m[1] == "flow" {
-			cf.Flow = v
-		} else {
-			cf.CSRF = v
-		}
-	}
-	if cf.Flow == "" || cf.CSRF == "" {
-		b.e.t.Fatalf("consent page without flow or csrf inputs:\n%s", r.Body)
-	}
-	return cf
+	return &consentForm{Page: r, Flow: c.Flow, CSRF: c.CSRF}
 }
 
 // openConsent GETs /authorize and expects the consent page.
@@ -94,15 +80,10 @@ func (b *browser) openConsent(a *authReq) *consentForm {
 	return b.parseConsent(b.e.get(b.c, a.path()))
 }
 
-// submit posts the consent form as Chromium does: our pages send no
-// referrer, so the same-origin POST says "Origin: null" and
-// "Sec-Fetch-Site: same-origin".
+// submit posts the consent form as Chromium does (login.ConsentRequest).
 func (b *browser) submit(cf *consentForm, action string, mod func(*http.Request)) *response {
 	b.e.t.Helper()
-	form := url.Values{"flow": {cf.Flow}, "csrf": {cf.CSRF}, "action": {action}}
-	req := formRequest(b.e.url("/consent"), form)
-	req.Header.Set("Origin", "null")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req := login.ConsentRequest(b.e.issuer, login.Consent{Flow: cf.Flow, CSRF: cf.CSRF}, action)
 	if mod != nil {
 		mod(req)
 	}
@@ -145,35 +126,36 @@ func (b *browser) login(c *regClient, mod func(*authReq)) *flow {
 // run drives the browser from an authorization URL to the client.
 func (b *browser) run(f *flow, authURL string) {
 	b.e.t.Helper()
-	r := b.e.get(b.c, authURL)
-	f.add(r)
-	if r.Status == http.StatusOK {
-		r = b.submit(b.parseConsent(r), "approve", nil)
-		f.add(r)
+	leg, err := b.leg(f).Authorize(authURL)
+	if leg != nil {
+		f.GitHub = leg.GitHub
 	}
-	f.GitHub = r.location(b.e.t)
-	if f.GitHub == nil || !strings.HasPrefix(f.GitHub.String(), b.e.gh.URL+"/login/oauth/authorize?") {
-		b.e.t.Fatalf("want a redirect to GitHub, got %s", r)
-	}
-	b.finish(f)
+	b.fill(f, leg, err)
 }
 
 // finish follows the GitHub leg and the callback, filling f.
 func (b *browser) finish(f *flow) {
 	b.e.t.Helper()
-	gh := b.e.get(b.c, f.GitHub.String())
-	cb := gh.location(b.e.t)
-	if gh.Status != http.StatusFound || cb == nil || !strings.HasPrefix(cb.String(), b.e.issuer+"/callback?") {
-		b.e.t.Fatalf("fake GitHub did not send the browser to /callback: %s", gh)
+	leg := &login.Leg{GitHub: f.GitHub}
+	if f.GitHub == nil {
+		b.e.t.Fatal("no redirect to GitHub to follow")
 	}
-	r := b.e.get(b.c, cb.String())
-	f.add(r)
-	f.Final = r.location(b.e.t)
-	if f.Final == nil {
-		b.e.t.Fatalf("callback did not redirect to the client: %s", r)
+	b.fill(f, leg, b.leg(f).Finish(leg))
+}
+
+// leg is a login.Browser on this browser's client that records Caddy's
+// responses in f.
+func (b *browser) leg(f *flow) *login.Browser {
+	return &login.Browser{Client: b.c, Issuer: b.e.issuer, GitHub: b.e.gh.URL,
+		Seen: func(r *login.Reply) { f.add((*response)(r)) }}
+}
+
+func (b *browser) fill(f *flow, leg *login.Leg, err error) {
+	b.e.t.Helper()
+	if err != nil {
+		b.e.t.Fatal(err)
 	}
-	q := f.Final.Query()
-	f.Code, f.State, f.Iss = q.Get("code"), q.Get("state"), q.Get("iss")
+	f.Final, f.Code, f.State, f.Iss = leg.Final, leg.Code, leg.State, leg.Iss
 	b.e.remember(f.Code)
 }
 

@@ -1,12 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
 )
 
 // caddyBin is the plugin's Caddy, built once for the whole package.
@@ -47,18 +48,9 @@ func buildCaddy(dir string) (string, error) {
 	if bin := os.Getenv("MCPOAUTH_E2E_CADDY"); bin != "" {
 		return bin, nil
 	}
-	root, err := filepath.Abs("..")
+	bin, err := caddyproc.Build(context.Background(), dir)
 	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return "", fmt.Errorf("e2e: module root not found at %s: %v", root, err)
-	}
-	bin := filepath.Join(dir, "caddy")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/caddy")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("e2e: building caddy: %v\n%s", err, out)
+		return "", fmt.Errorf("e2e: building caddy: %v", err)
 	}
 	return bin, nil
 }

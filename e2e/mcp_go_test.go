@@ -101,7 +101,7 @@ func TestMCPGoSDK(t *testing.T) {
 	}
 	first := rec.distinct()
 
-	time.Sleep(3 * time.Second) // the token is now within x/oauth2's refresh window
+	time.Sleep(3 * time.Second) // time is under test: the 12 s token is now within x/oauth2's 10 s refresh window
 	if again := call(); again.UserID != "1001" {
 		t.Fatalf("after refresh the upstream saw %+v", again)
 	}

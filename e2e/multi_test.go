@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/redistest"
 )
 
@@ -207,16 +208,13 @@ func TestRedisOutageFailsClosed_RD03_RD04_RD05_RS10(t *testing.T) {
 	}
 
 	redis.Restart()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := a.do(a.api, mcpRequest(http.MethodPost, a.mcpURL("/github/mcp"), tok.Access, mcpInitialize))
-		if r.Status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the gate did not recover after Redis came back: %s", r)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
+	var last *response
+	err := caddyproc.Poll(t.Context(), 10*time.Second, func() (bool, error) {
+		last = a.do(a.api, mcpRequest(http.MethodPost, a.mcpURL("/github/mcp"), tok.Access, mcpInitialize))
+		return last.Status == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("the gate did not recover after Redis came back: %v: %s", err, last)
 	}
 	next := b.parseTokens(b.refresh(c, tok.Refresh, nil))
 	b.callWhoami(t, b.mcpURL("/github/mcp"), next.Access, "after the restart")

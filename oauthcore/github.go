@@ -153,7 +153,9 @@ type githubStatusError struct {
 	status int
 }
 
-func (e *githubStatusError) Error() string { return fmt.Sprintf("github %s: status %d", e.path, e.status) }
+func (e *githubStatusError) Error() string {
+	return fmt.Sprintf("github %s: status %d", e.path, e.status)
+}
 
 // sanitizeOAuthErr keeps GitHub's error code but drops the response body,
 // which is untrusted text (and must not end up in logs verbatim).

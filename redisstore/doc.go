@@ -62,6 +62,13 @@
 // alarm is lost. Records that must expire but carry no
 // end time are refused rather than stored without TTL.
 //
+// # Files
+//
+// Each record kind has its file, named as in boltstore: clients.go,
+// flows.go, codes.go, grants.go, revocations.go, consents.go and keys.go;
+// announcements.go relays revocations between instances over pub/sub,
+// layout.go names the keys, scripts.go holds the Lua scripts.
+//
 // Requires Redis 6.2 or later (GETDEL, ZADD GT, ZRANGE BYSCORE); Check
 // fails on an older server.
 package redisstore

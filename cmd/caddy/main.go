@@ -1,6 +1,3 @@
-// Command caddy is stock Caddy with its standard modules plus
-// caddy-mcp-oauth, for `go run ./cmd/caddy run --config Caddyfile.example`
-// without installing xcaddy.
 package main
 
 import (

@@ -1,5 +1,3 @@
-// Package bounded keeps small caches of derived values bounded against
-// keys an attacker chooses (Host headers, forwarded URLs).
 package bounded
 
 import (

@@ -5,4 +5,8 @@
 // private addresses) so that tests exercise the server's real GitHub
 // client, and it records every request so a test can prove GitHub was, or
 // was not, contacted and that GitHub's token never leaked.
+//
+// Start serves one for a test (stopped by t.Cleanup); Serve serves one for
+// a program without a testing.TB, the benchmarks. The login that drives
+// it from the user's side is internal/login.
 package fakegithub

@@ -81,7 +81,8 @@ type Request struct {
 
 // Server is the fake. Its methods are safe for concurrent use.
 type Server struct {
-	// URL is the base URL once started with Start (web and API share it).
+	// URL is the base URL once started with Start or Serve (web and API
+	// share it).
 	URL string
 
 	opts Options
@@ -160,14 +161,21 @@ func New(opts Options) *Server {
 // ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := New(opts)
+	s, stop := Serve(opts)
+	t.Cleanup(stop)
+	return s
+}
+
+// Serve serves a new fake on a loopback httptest server until stop is
+// called, for programs without a testing.TB (the benchmarks).
+func Serve(opts Options) (s *Server, stop func()) {
+	s = New(opts)
 	hs := httptest.NewServer(s)
 	s.URL = hs.URL
-	t.Cleanup(func() {
+	return s, func() {
 		s.Close()
 		hs.Close()
-	})
-	return s
+	}
 }
 
 // ServeHTTP records the request and serves it.

@@ -13,6 +13,7 @@
 package portlease
 
 import (
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -23,12 +24,11 @@ import (
 	"testing"
 )
 
-// Take leases a port drawn at random from [low, high) that nobody listens
-// on, and for which free, if not nil, also holds (a second port the
-// caller derives from it, say). Close the returned lease when the port is
-// no longer needed; until then no other Take in any process returns it.
-func Take(tb testing.TB, low, high int, free func(port int) bool) (int, io.Closer) {
-	tb.Helper()
+// Lease leases a port drawn at random from [low, high) that nobody
+// listens on, and for which free, if not nil, also holds (a second port
+// the caller derives from it, say). Close the returned lease when the port
+// is no longer needed; until then no other Lease in any process returns it.
+func Lease(low, high int, free func(port int) bool) (int, io.Closer, error) {
 	for range 200 {
 		port := low + rand.IntN(high-low)
 		l := TryLease(port)
@@ -36,12 +36,21 @@ func Take(tb testing.TB, low, high int, free func(port int) bool) (int, io.Close
 			continue
 		}
 		if Listenable(port) && (free == nil || free(port)) {
-			return port, l
+			return port, l, nil
 		}
 		_ = l.Close()
 	}
-	tb.Fatalf("portlease: no free port in [%d, %d)", low, high)
-	return 0, nil
+	return 0, nil, fmt.Errorf("portlease: no free port in [%d, %d)", low, high)
+}
+
+// Take is Lease for tests: no free port fails tb.
+func Take(tb testing.TB, low, high int, free func(port int) bool) (int, io.Closer) {
+	tb.Helper()
+	port, l, err := Lease(low, high, free)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return port, l
 }
 
 // TakeForTest is Take with the lease released when tb ends.

@@ -1,6 +1,9 @@
-// Package benchkit is what the benchmarks under bench/ share: building the
-// plugin's Caddy and running it on loopback ports with its own HOME, an
-// in-process fake GitHub, the real login flow of an MCP client, a Redis
-// server, the CPU accounting that tells the benchmark's own processes from
-// other load on the machine, and the helpers of the Markdown reports.
+// Package benchkit is what the two modes of the bench command share beyond
+// the Caddy processes (internal/caddyproc) and the login
+// (internal/login): the Mode contract the command drives (setup, measure,
+// report), the common flags, the CPU accounting that tells the
+// benchmark's own processes from other load on the machine and repeats a
+// disturbed run, a redis-server with its command counters and MONITOR
+// trace, CPU profiles through Caddy's admin API, and the figures and
+// formats of the Markdown reports.
 package benchkit

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
 )
 
 // Redis is one redis-server process on a loopback port, configured as
@@ -25,6 +28,7 @@ type Redis struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{}
+	lease  io.Closer // the port's lease, given back by Stop
 }
 
 // StartRedis starts redis-server with its data and log in dir and waits
@@ -40,11 +44,11 @@ func StartRedis(ctx context.Context, dir string) (*Redis, error) {
 	}
 	var last error
 	for attempt := 0; attempt < 5; attempt++ {
-		ports, err := FreePorts(1)
+		ports, lease, err := caddyproc.LeasePorts(1)
 		if err != nil {
 			return nil, err
 		}
-		r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), Dir: dir}
+		r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), Dir: dir, lease: lease}
 		if last = r.start(ctx, ports[0]); last == nil {
 			return r, nil
 		}
@@ -69,22 +73,24 @@ func (r *Redis) start(ctx context.Context, port int) error {
 		_ = cmd.Wait()
 		close(done)
 	}(r.exited)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	exited := errors.New("redis-server exited during startup")
+	err := caddyproc.Poll(ctx, 10*time.Second, func() (bool, error) {
 		select {
 		case <-r.exited:
-			r.cmd = nil
-			return fmt.Errorf("redis-server exited during startup:\n%s", r.LogTail())
-		case <-ctx.Done():
-			return ctx.Err()
+			return false, exited
 		default:
 		}
-		if out, err := r.CLI("PING"); err == nil && out == "PONG" {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+		out, err := r.CLI("PING")
+		return err == nil && out == "PONG", nil
+	})
+	switch {
+	case errors.Is(err, exited):
+		r.cmd = nil
+		return fmt.Errorf("redis-server exited during startup:\n%s", r.LogTail())
+	case errors.Is(err, caddyproc.ErrTimeout):
+		return fmt.Errorf("redis-server on %s did not answer PING within 10s:\n%s", r.Addr, r.LogTail())
 	}
-	return fmt.Errorf("redis-server on %s did not answer PING within 10s:\n%s", r.Addr, r.LogTail())
+	return err
 }
 
 // URL is the redis:// URL of the server.
@@ -114,6 +120,9 @@ func (r *Redis) Version() string {
 
 // Stop ends the server (SIGTERM, SIGKILL after 5 s).
 func (r *Redis) Stop() {
+	if r.lease != nil {
+		defer func() { _ = r.lease.Close(); r.lease = nil }()
+	}
 	if r.cmd == nil {
 		return
 	}
@@ -307,15 +316,40 @@ func (r *Redis) Monitor(ctx context.Context, fn func() error) ([]MonitorLine, er
 		return nil, errors.New("redis-cli MONITOR did not start")
 	}
 	ferr := fn()
-	time.Sleep(300 * time.Millisecond) // MONITOR's output trails the commands
-	stop()
+	// MONITOR's output trails the commands: the end of fn's is where a
+	// marker sent after it shows.
+	marker := "benchkit-monitor-end-" + NewSecret(8)
+	if out, err := r.CLI("ECHO", marker); err != nil {
+		stop()
+		return nil, fmt.Errorf("redis-cli ECHO: %v: %s", err, out)
+	}
 	var got []MonitorLine
-	for l := range lines {
-		if m, ok := parseMonitorLine(l); ok && m.Cmd != "PING" && m.Cmd != "INFO" {
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				stop()
+				return nil, errors.New("redis-cli MONITOR ended before the marker")
+			}
+			m, ok := parseMonitorLine(l)
+			if !ok || m.Cmd == "PING" || m.Cmd == "INFO" {
+				continue
+			}
+			if m.Cmd == "ECHO" && len(m.Args) == 1 && m.Args[0] == marker {
+				stop()
+				go func() {
+					for range lines { // let the reader finish
+					}
+				}()
+				return got, ferr
+			}
 			got = append(got, m)
+		case <-timeout:
+			stop()
+			return nil, errors.New("redis-cli MONITOR did not show the end marker within 5s")
 		}
 	}
-	return got, ferr
 }
 
 // parseMonitorLine reads
