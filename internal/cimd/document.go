@@ -37,13 +37,16 @@ type Document struct {
 	ResponseTypes []string `json:"response_types"`
 	// TokenEndpointAuthMethod is always "none": CIMD clients are public.
 	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
-	Scope                   string `json:"scope,omitempty"`
-	ClientURI               string `json:"client_uri,omitempty"`
-	LogoURI                 string `json:"logo_uri,omitempty"`
-	PolicyURI               string `json:"policy_uri,omitempty"`
-	TOSURI                  string `json:"tos_uri,omitempty"`
-	SoftwareID              string `json:"software_id,omitempty"`
-	SoftwareVersion         string `json:"software_version,omitempty"`
+	// Scope is the document's scope, as given; the server narrows it.
+	Scope string `json:"scope,omitempty"`
+	// ClientURI to SoftwareVersion are the document's display metadata,
+	// kept as given: untrusted text, never fetched.
+	ClientURI       string `json:"client_uri,omitempty"`
+	LogoURI         string `json:"logo_uri,omitempty"`
+	PolicyURI       string `json:"policy_uri,omitempty"`
+	TOSURI          string `json:"tos_uri,omitempty"`
+	SoftwareID      string `json:"software_id,omitempty"`
+	SoftwareVersion string `json:"software_version,omitempty"`
 }
 
 // Host is the host[:port] of the client_id, as written: the domain that

@@ -54,6 +54,7 @@ func (k Kind) Permanent() bool {
 	return k == KindInvalidURL || k == KindForbidden || k == KindInvalidDocument
 }
 
+// String is a short snake_case name for logs and metrics.
 func (k Kind) String() string {
 	switch k {
 	case KindInvalidURL:
@@ -86,6 +87,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error is the reason, then the cause.
 func (e *Error) Error() string {
 	s := "cimd: " + e.Reason
 	if e.Err != nil {
@@ -94,6 +96,7 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the Kind of err, or 0 when err is not from this package.

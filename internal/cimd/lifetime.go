@@ -10,8 +10,11 @@ import (
 // that a burst of flows costs its host one fetch, and at most the
 // configured CacheMax, so that a changed or withdrawn document is noticed.
 const (
-	MinLifetime     = time.Minute
+	// MinLifetime is the shortest time a document is used.
+	MinLifetime = time.Minute
+	// DefaultLifetime is used when the response says nothing.
 	DefaultLifetime = 10 * time.Minute
+	// DefaultCacheMax is the longest time a document is used by default.
 	DefaultCacheMax = 24 * time.Hour
 )
 

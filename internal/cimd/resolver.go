@@ -1,6 +1,7 @@
 package cimd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -117,11 +118,11 @@ func (c *Config) defaults() error {
 	if c.CacheMax != 0 && c.CacheMax < MinLifetime {
 		return errors.New("cimd: cache_max must be at least 1m")
 	}
-	c.Timeout = or(c.Timeout, DefaultTimeout)
-	c.CacheMax = or(c.CacheMax, DefaultCacheMax)
-	c.MaxPerHost = or(c.MaxPerHost, DefaultMaxPerHost)
-	c.MaxFetches = or(c.MaxFetches, DefaultMaxFetches)
-	c.UserAgent = or(c.UserAgent, "caddy-mcp-oauth")
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.CacheMax = cmp.Or(c.CacheMax, DefaultCacheMax)
+	c.MaxPerHost = cmp.Or(c.MaxPerHost, DefaultMaxPerHost)
+	c.MaxFetches = cmp.Or(c.MaxFetches, DefaultMaxFetches)
+	c.UserAgent = cmp.Or(c.UserAgent, "caddy-mcp-oauth")
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -135,14 +136,6 @@ func (c *Config) defaults() error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return nil
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // CheckClientID applies the checks that need no network: the URL rules
