@@ -3,6 +3,7 @@ package cimd
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -259,5 +260,46 @@ func TestKind(t *testing.T) {
 	}
 	if KindOf(context.Canceled) != 0 {
 		t.Error("KindOf of a foreign error")
+	}
+}
+
+// brokenCache fails every call, as a store in an outage does.
+type brokenCache struct{}
+
+func (brokenCache) Get(context.Context, string) (*Entry, error) { return nil, errors.New("store down") }
+func (brokenCache) Put(context.Context, string, *Entry) error   { return errors.New("store down") }
+
+// TestCacheOutage: a store that fails costs fetches, never lookups.
+func TestCacheOutage(t *testing.T) {
+	t.Parallel()
+	srv := newDocServer(t, serveDoc(""))
+	res, _ := testResolver(t, srv, func(c *Config) { c.Cache = brokenCache{} })
+	id := srv.id("app.example.com", "/c")
+	for want := int32(1); want <= 2; want++ {
+		if _, err := res.Lookup(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		if srv.hits.Load() != want {
+			t.Fatalf("%d fetches, want %d", srv.hits.Load(), want)
+		}
+	}
+}
+
+// TestErrorText: the log line names the refused address, the reason for
+// the page does not.
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	res, err := New(Config{DNS: dnsOf(map[string]string{"victim.test": "169.254.169.254"}), Dial: (&recordingDialer{}).Dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = res.Lookup(t.Context(), "https://victim.test/c")
+	e := wantKind(t, err, KindForbidden)
+	if !strings.Contains(err.Error(), "169.254.169.254 is link-local") || strings.Contains(e.Reason, "169.254") {
+		t.Fatalf("Error() %q, Reason %q", err.Error(), e.Reason)
+	}
+	var ae *addrError
+	if !errors.As(err, &ae) || ae.addr.String() != "169.254.169.254" {
+		t.Fatalf("cause %v", errors.Unwrap(err))
 	}
 }
