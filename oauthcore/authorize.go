@@ -71,7 +71,7 @@ func (a *authorizeEndpoint) parse(r *http.Request) (*Request, *Client, error) {
 	p := params(q)
 	c, err := a.clients.GetClient(r.Context(), p.get("client_id"))
 	if err != nil {
-		return nil, nil, storeErr(err, NewError(400, CodeInvalidClient, "unknown client_id"))
+		return nil, nil, clientPageErr(err, NewError(400, CodeInvalidClient, "unknown client_id"))
 	}
 	req := &Request{ClientID: c.ID, ClientVersion: c.Version, RedirectURI: p.get("redirect_uri")}
 	if err := resolveRedirect(c, req); err != nil {

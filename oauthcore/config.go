@@ -58,8 +58,39 @@ type Config struct {
 	// clients register from shared egress addresses, so it is generous.
 	RegistrationLimit int
 
+	// ClientIDMetadata configures clients that register by URL (Client
+	// ID Metadata Documents). On unless disabled.
+	ClientIDMetadata ClientIDMetadataConfig
+
 	GitHub GitHubConfig
 }
+
+// ClientIDMetadataConfig is the policy for Client ID Metadata Documents
+// (draft-ietf-oauth-client-id-metadata-document): a client_id that is an
+// https URL names a public client whose metadata this server fetches
+// from that URL (see internal/cimd). The zero value is the default: on,
+// documents from any public host, none trusted.
+type ClientIDMetadataConfig struct {
+	// Disabled turns the feature off: URL client_ids are then unknown
+	// clients, and the metadata does not advertise it.
+	Disabled bool
+	// AllowedHosts, when set, are the only hosts a client_id URL may name
+	// (host names, IP literals, "*.example.com" for subdomains only).
+	AllowedHosts []string
+	// TrustedHosts are hosts whose clients the consent page shows as
+	// verified, in the AllowedHosts syntax. Default: none.
+	TrustedHosts []string
+	// PrivateHosts are host or host:port entries whose documents may be
+	// fetched from private and loopback addresses (tests, intranets).
+	PrivateHosts []string
+	// CacheMax is the longest a document is used before it is fetched
+	// again (0: 24h, at least 1m); Timeout bounds one fetch (0: 5s).
+	CacheMax time.Duration
+	Timeout  time.Duration
+}
+
+// Enabled reports whether URL client_ids are resolved by their documents.
+func (m *ClientIDMetadataConfig) Enabled() bool { return !m.Disabled }
 
 // GitHubConfig configures the upstream identity provider.
 type GitHubConfig struct {
@@ -151,7 +182,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("resource %q: %v", r, err)
 		}
 	}
-	return nil
+	return c.validateClientIDMetadata()
 }
 
 // CheckIssuer requires an absolute https URL with no path (http is allowed

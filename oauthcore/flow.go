@@ -16,7 +16,7 @@ import (
 // built on it.
 type browserFlows struct {
 	*env
-	clients  ClientStore
+	clients  clientGetter
 	flows    FlowStore
 	consents ConsentStore
 	upstream Upstream
@@ -105,11 +105,12 @@ func (b *browserFlows) takeBound(ctx context.Context, key, secret string, bound 
 }
 
 // revalidate checks a carried request against the client as registered
-// now: a flow never outlives an RFC 7592 update or deletion (RU-08).
+// now: a flow never outlives an RFC 7592 update or deletion (RU-08), nor
+// a metadata document that dropped the redirect URI or went bad.
 func (b *browserFlows) revalidate(r *http.Request, req *Request) (*Client, error) {
 	c, err := b.clients.GetClient(r.Context(), req.ClientID)
 	if err != nil {
-		return nil, storeErr(err, NewError(400, CodeInvalidClient, "the client no longer exists"))
+		return nil, clientPageErr(err, NewError(400, CodeInvalidClient, "the client no longer exists"))
 	}
 	if c.Version != req.ClientVersion || !matchRedirectURI(c.Metadata.RedirectURIs, req.RedirectURI) {
 		return nil, invalidRequest("the client's registration changed; start again")

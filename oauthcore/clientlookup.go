@@ -1,0 +1,162 @@
+package oauthcore
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
+)
+
+// clientGetter is the one thing the flow and the client authenticator ask
+// of clients: the client a client_id names.
+type clientGetter interface {
+	GetClient(ctx context.Context, id string) (*Client, error)
+}
+
+// clientResolver finds the client a client_id names: a Client Identifier
+// URL through its metadata document, anything else in the store of
+// registered clients. /authorize, /consent, /callback, /token and /revoke
+// use it; /introspect gets one without documents, since every document
+// client is public and only confidential clients introspect.
+type clientResolver struct {
+	cfg       *Config
+	store     clientGetter
+	documents *cimd.Resolver // nil: client_id URLs are unknown clients
+}
+
+// documentClientVersion is the Version of every document client. A
+// document has no version to bind consent and codes to; what it says is
+// checked again at every step instead (revalidate, checkRefresh).
+const documentClientVersion = 1
+
+// GetClient returns ErrNotFound or an outage from the store, or a
+// *cimd.Error from the document lookup; see clientLookupErr.
+func (cr *clientResolver) GetClient(ctx context.Context, id string) (*Client, error) {
+	if cr.documents == nil || !cimd.IsClientIDURL(id) {
+		return cr.store.GetClient(ctx, id)
+	}
+	d, err := cr.documents.Lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return cr.documentClient(d), nil
+}
+
+// documentClient is the public client a validated document describes.
+// Its scope is narrowed as a registration's is; logo_uri is left out, as
+// nothing the document points to is fetched or shown (SS-01).
+func (cr *clientResolver) documentClient(d *cimd.Document) *Client {
+	return &Client{ID: d.ClientID, Version: documentClientVersion, Metadata: Metadata{
+		RedirectURIs: slices.Clone(d.RedirectURIs), ClientName: d.ClientName,
+		ClientURI: d.ClientURI, TOSURI: d.TOSURI, PolicyURI: d.PolicyURI,
+		Scope: cr.cfg.registeredScope(d.Scope), GrantTypes: slices.Clone(d.GrantTypes),
+		ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: AuthNone,
+		SoftwareID: d.SoftwareID, SoftwareVersion: d.SoftwareVersion,
+	}}
+}
+
+// isDocumentClient reports whether c came from a metadata document: ids
+// this server issues never start with https://.
+func isDocumentClient(c *Client) bool { return cimd.IsClientIDURL(c.ID) }
+
+// documentErr returns the lookup's *cimd.Error, or nil.
+func documentErr(err error) *cimd.Error {
+	var de *cimd.Error
+	if errors.As(err, &de) {
+		return de
+	}
+	return nil
+}
+
+// clientPageErr maps a failed client lookup in the browser flow, where it
+// is shown on a local page, never redirected (RFC 6749 §4.1.2.1): a bad
+// document or URL is 400 invalid_client, a document server that failed
+// 502 or timed out 504, our own fetch bounds 503.
+func clientPageErr(err error, notFound *Error) *Error {
+	de := documentErr(err)
+	if de == nil {
+		return storeErr(err, notFound)
+	}
+	e := &Error{Code: CodeInvalidClient, Description: de.Reason, Status: de.Kind.Status(), Cause: de}
+	if !de.Kind.Permanent() {
+		e.Code, e.RetryAfter = CodeTemporarilyUnavailable, retrySeconds(de.RetryAfter)
+	}
+	return e
+}
+
+// clientAuthErr maps a failed client lookup at /token and /revoke: a bad
+// document is invalid_client, a document out of reach is 503
+// temporarily_unavailable (never invalid_*, or the client would drop its
+// tokens over our neighbour's outage).
+func clientAuthErr(err error) *Error {
+	de := documentErr(err)
+	if de == nil {
+		return storeErr(err, authFailed())
+	}
+	if de.Kind.Permanent() {
+		e := invalidClient(de.Reason)
+		e.Cause = de
+		return e
+	}
+	e := unavailable(de)
+	e.Description = de.Reason + "; retry later"
+	e.RetryAfter = retrySeconds(de.RetryAfter)
+	return e
+}
+
+// retrySeconds is a Retry-After in whole seconds, at least 2.
+func retrySeconds(d time.Duration) int {
+	return max(2, int((d+time.Second-1)/time.Second))
+}
+
+// documentResolverConfig is the resolver configuration of the policy. The
+// redirect URIs of a document are held to the rule /register applies.
+func (c *Config) documentResolverConfig() cimd.Config {
+	m := &c.ClientIDMetadata
+	return cimd.Config{
+		Timeout: m.Timeout, CacheMax: m.CacheMax,
+		AllowedHosts: m.AllowedHosts, PrivateHosts: m.PrivateHosts,
+		CheckRedirectURI: c.checkRedirectURI,
+	}
+}
+
+// newDocumentResolver builds the resolver for NewServer, nil when the
+// feature is off; hook (Options.ClientIDMetadata) may adjust it first.
+func newDocumentResolver(c *Config, now func() time.Time, log *slog.Logger, hook func(*cimd.Config)) (*cimd.Resolver, error) {
+	if !c.ClientIDMetadata.Enabled() {
+		return nil, nil
+	}
+	rc := c.documentResolverConfig()
+	rc.Now, rc.Log = now, log
+	if hook != nil {
+		hook(&rc)
+	}
+	r, err := cimd.New(rc)
+	if err != nil {
+		return nil, clientIDMetadataErr(err)
+	}
+	return r, nil
+}
+
+// validateClientIDMetadata checks the policy as NewServer will build it.
+func (c *Config) validateClientIDMetadata() error {
+	m := &c.ClientIDMetadata
+	if !m.Enabled() {
+		return nil
+	}
+	if _, err := cimd.ParseHostPatterns(m.TrustedHosts); err != nil {
+		return clientIDMetadataErr(err)
+	}
+	if _, err := cimd.New(c.documentResolverConfig()); err != nil {
+		return clientIDMetadataErr(err)
+	}
+	return nil
+}
+
+func clientIDMetadataErr(err error) error {
+	return errors.New("client_id_metadata: " + strings.TrimPrefix(err.Error(), "cimd: "))
+}
