@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDocumentClientFlow: a client whose client_id is a document URL goes
@@ -80,5 +81,82 @@ func TestDocumentsAdvertised(t *testing.T) {
 	h := newHarness(t)
 	if v := h.metadata()["client_id_metadata_document_supported"]; v != true {
 		t.Errorf("client_id_metadata_document_supported = %v, want true by default", v)
+	}
+}
+
+// TestDocumentClientAuthorizeRefusals: every refusal of a document at
+// /authorize is a local page (RFC 6749 §4.1.2.1, never a redirect): 400
+// for a bad document, 502 when the fetch failed, 504 when it timed out.
+// Nothing failed is cached: the next request fetches again.
+func TestDocumentClientAuthorizeRefusals(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	big := ds.document("/big.json")
+	big["software_id"] = strings.Repeat("x", 6<<10)
+	secret := ds.document("/secret.json")
+	secret["token_endpoint_auth_method"] = "client_secret_basic"
+	other := ds.document("/other.json")
+	other["client_id"] = ds.id("/different.json")
+	ds.serveDoc("/big.json", big, "")
+	ds.serveDoc("/secret.json", secret, "")
+	ds.serveDoc("/other.json", other, "")
+	ds.serveDoc("/redirect.json", ds.document("/redirect.json", "https://elsewhere.test/cb"), "")
+	ds.serveDoc("/badredirect.json", ds.document("/badredirect.json", "javascript:alert(1)"), "")
+	ds.serve("/moved.json", docAnswer{status: http.StatusFound, header: http.Header{"Location": {ds.id("/app.json")}}})
+	ds.serve("/broken.json", docAnswer{status: http.StatusInternalServerError, body: "{}"})
+	ds.serve("/html.json", docAnswer{status: http.StatusOK, body: "<html></html>"})
+	ds.serve("/slow.json", docAnswer{block: true})
+	ds.client("/app.json")
+	tests := []struct {
+		name, path string
+		status     int
+		code       string
+	}{
+		{"client_id differs", "/other.json", 400, "invalid_client"},
+		{"over 5 KiB", "/big.json", 400, "invalid_client"},
+		{"asks for a secret", "/secret.json", 400, "invalid_client"},
+		{"not JSON", "/html.json", 400, "invalid_client"},
+		{"redirect URI against our policy", "/badredirect.json", 400, "invalid_client"},
+		{"redirect_uri not in the document", "/redirect.json", 400, "invalid_request"},
+		{"a 302", "/moved.json", 502, "temporarily_unavailable"},
+		{"a 500", "/broken.json", 502, "temporarily_unavailable"},
+		{"a 404", "/missing.json", 502, "temporarily_unavailable"},
+		{"a slow server", "/slow.json", 504, "temporarily_unavailable"},
+		{"no path", "", 400, "invalid_client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Each case has its own server: a failed fetch puts the
+			// document host in backoff for the resolver that made it.
+			h := newHarness(t, withDocuments(ds), func(o *harnessOptions) {
+				o.Config.ClientIDMetadata.Timeout = 200 * time.Millisecond
+			})
+			c := &testClient{ID: ds.id(tt.path), RedirectURIs: []string{"https://app.test/cb"}}
+			r := h.newBrowser().get(newAuthRequest(c).path())
+			wantLocalPage(t, tt.path, r, tt.status, tt.code)
+		})
+	}
+	if n := ds.hits("/app.json"); n != 0 {
+		t.Errorf("the 302 was followed: /app.json fetched %d times", n)
+	}
+}
+
+// TestDocumentClientRetriedAfterFailure: a failed fetch is not cached;
+// once the host's backoff is over the next request fetches again.
+func TestDocumentClientRetriedAfterFailure(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	h := newHarness(t, withDocuments(ds))
+	ds.serve("/app.json", docAnswer{status: http.StatusServiceUnavailable})
+	c := &testClient{ID: ds.id("/app.json"), Method: authPublic, RedirectURIs: []string{"https://app.test/cb"}}
+	wantLocalPage(t, "document down", h.newBrowser().get(newAuthRequest(c).path()), 502, "temporarily_unavailable")
+	r := h.newBrowser().get(newAuthRequest(c).path())
+	wantLocalPage(t, "host in backoff", r, 503, "temporarily_unavailable")
+	ds.client("/app.json")
+	h.clock.Advance(11 * time.Second)
+	h.newBrowser().openConsent(newAuthRequest(c))
+	if n := ds.hits("/app.json"); n != 2 {
+		t.Errorf("the document was fetched %d times, want 2", n)
 	}
 }
