@@ -3,6 +3,7 @@ package oauthcore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -148,8 +149,10 @@ func (c *Config) validateClientIDMetadata() error {
 	if !m.Enabled() {
 		return nil
 	}
-	if _, err := cimd.ParseHostPatterns(m.TrustedHosts); err != nil {
-		return clientIDMetadataErr(err)
+	for i, hosts := range [][]string{m.AllowedHosts, m.TrustedHosts} {
+		if _, err := cimd.ParseHostPatterns(hosts); err != nil {
+			return clientIDMetadataErr(fmt.Errorf("%s: %w", []string{"allowed_hosts", "trusted_hosts"}[i], err))
+		}
 	}
 	if _, err := cimd.New(c.documentResolverConfig()); err != nil {
 		return clientIDMetadataErr(err)
@@ -157,6 +160,7 @@ func (c *Config) validateClientIDMetadata() error {
 	return nil
 }
 
+// clientIDMetadataErr names the Caddyfile block in a resolver error.
 func clientIDMetadataErr(err error) error {
-	return errors.New("client_id_metadata: " + strings.TrimPrefix(err.Error(), "cimd: "))
+	return errors.New("client_id_metadata: " + strings.ReplaceAll(err.Error(), "cimd: ", ""))
 }

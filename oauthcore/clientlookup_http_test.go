@@ -160,3 +160,35 @@ func TestDocumentClientRetriedAfterFailure(t *testing.T) {
 		t.Errorf("the document was fetched %d times, want 2", n)
 	}
 }
+
+// TestDocumentClientRevalidated: /consent and /callback check the request
+// against the document as it is then (RU-08 for document clients): a
+// refetched document that dropped the redirect URI, or one out of reach,
+// stops the flow on a local page.
+func TestDocumentClientRevalidated(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	t.Run("consent", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withDocuments(ds))
+		c := ds.client("/consent.json")
+		ds.serveDoc("/consent.json", ds.document("/consent.json"), "max-age=60")
+		b := h.newBrowser()
+		cf := b.openConsent(newAuthRequest(c))
+		ds.serveDoc("/consent.json", ds.document("/consent.json", "https://app.test/other"), "")
+		h.clock.Advance(2 * time.Minute)
+		wantLocalPage(t, "consent", b.submit(cf, "approve", nil), 400, "invalid_request")
+	})
+	t.Run("callback", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withDocuments(ds))
+		c := ds.client("/callback.json")
+		ds.serveDoc("/callback.json", ds.document("/callback.json"), "max-age=60")
+		b := h.newBrowser()
+		r := b.submit(b.openConsent(newAuthRequest(c)), "approve", nil)
+		cb := b.github(r.location())
+		ds.serve("/callback.json", docAnswer{status: http.StatusInternalServerError})
+		h.clock.Advance(2 * time.Minute)
+		wantLocalPage(t, "callback", b.callback(cb), 502, "temporarily_unavailable")
+	})
+}
