@@ -40,6 +40,15 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		default_scope          <scope...>
 //		resources              <url...>
 //		redirect_schemes       <scheme...>
+//		client_id_metadata off
+//		client_id_metadata {
+//			off
+//			allowed_hosts <host...>
+//			trusted_hosts <host...>
+//			private_hosts <host[:port]...>
+//			cache_max     <duration>
+//			timeout       <duration>
+//		}
 //		github {
 //			client_id     <id>
 //			client_secret <secret>
@@ -85,6 +94,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := a.GitHub.unmarshalCaddyfile(d); err != nil {
 				return err
 			}
+		case opt == "client_id_metadata":
+			a.ClientIDMetadata = new(ClientIDMetadataConfig)
+			if err := a.ClientIDMetadata.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
 		case opt == "storage":
 			if err := a.unmarshalStorage(d); err != nil {
 				return err
@@ -115,6 +129,40 @@ func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		default:
 			return d.Errf("unrecognized github option %q", opt)
+		}
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads `client_id_metadata off` or the block form.
+func (m *ClientIDMetadataConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		if d.Val() != "off" || d.NextArg() {
+			return d.Errf("client_id_metadata takes no argument but off")
+		}
+		m.Off = true
+	}
+	lists := map[string]*[]string{"allowed_hosts": &m.AllowedHosts, "trusted_hosts": &m.TrustedHosts,
+		"private_hosts": &m.PrivateHosts}
+	fields := map[string]*string{"cache_max": &m.CacheMax, "timeout": &m.Timeout}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch {
+		case lists[opt] != nil:
+			if err := manyArgs(d, lists[opt]); err != nil {
+				return err
+			}
+		case fields[opt] != nil:
+			if err := oneArg(d, fields[opt]); err != nil {
+				return err
+			}
+		case opt == "off":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			m.Off = true
+		default:
+			return d.Errf("unrecognized client_id_metadata option %q", opt)
 		}
 	}
 	return nil
