@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // maxStateBytes bounds the client's state before anything is stored (AZ-09).
@@ -154,6 +156,10 @@ func (a *authorizeEndpoint) showConsent(w http.ResponseWriter, r *http.Request, 
 	a.setCookie(w, "csrf", csrf, int(a.cfg.FlowLifetime.Seconds()))
 	a.log.InfoContext(r.Context(), "consent shown", "step", "authorize", "client_id", c.ID)
 	v := newConsentView(c, req)
+	if isDocumentClient(c) {
+		v.DocumentHost = (&cimd.Document{ClientID: c.ID}).Host()
+		v.Verified = a.trusted.MatchClientID(c.ID)
+	}
 	v.FlowID, v.CSRF = flowID, csrf
 	renderPage(w, http.StatusOK, pageData{Title: "Authorize " + v.ClientName, Consent: v})
 }

@@ -192,3 +192,51 @@ func TestDocumentClientRevalidated(t *testing.T) {
 		wantLocalPage(t, "callback", b.callback(cb), 502, "temporarily_unavailable")
 	})
 }
+
+// TestDocumentClientConsentPage: the consent page of a document client
+// names the host that publishes it, shows it as verified only when that
+// host is trusted, warns when every redirect is loopback, and never
+// shows the document's logo_uri.
+func TestDocumentClientConsentPage(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	trusted := func(o *harnessOptions) { o.Config.ClientIDMetadata.TrustedHosts = []string{"127.0.0.1"} }
+	doc := ds.document("/logo.json", "http://127.0.0.1/callback")
+	doc["logo_uri"] = "https://logo.test/x.png"
+	ds.serveDoc("/logo.json", doc, "")
+	loopback := &testClient{ID: ds.id("/logo.json"), Method: authPublic, RedirectURIs: []string{"http://127.0.0.1:5000/callback"}}
+	for _, tt := range []struct {
+		name     string
+		opts     []func(*harnessOptions)
+		client   func(h *harness) *testClient
+		verified bool
+		host     string
+	}{
+		{"untrusted document", nil, func(*harness) *testClient { return ds.client("/app.json") }, false, ds.host},
+		{"trusted document", []func(*harnessOptions){trusted}, func(*harness) *testClient { return ds.client("/app.json") }, true, ds.host},
+		{"registered client", []func(*harnessOptions){trusted}, func(h *harness) *testClient { return h.newClient(authPublic) }, false, ""},
+		{"loopback document", nil, func(*harness) *testClient { return loopback }, false, ds.host},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, append([]func(*harnessOptions){withDocuments(ds)}, tt.opts...)...)
+			c := tt.client(h)
+			page := h.newBrowser().openConsent(newAuthRequest(c)).Page.Body
+			if got := strings.Contains(page, `id="client-verified"`); got != tt.verified {
+				t.Errorf("client-verified shown: %v, want %v", got, tt.verified)
+			}
+			if tt.host != "" && !strings.Contains(page, `id="client-host"><code>`+tt.host+`</code>`) {
+				t.Errorf("the page does not name the publishing host %s", tt.host)
+			}
+			if tt.host == "" && strings.Contains(page, `id="client-host"`) {
+				t.Errorf("a registered client's page names a publishing host")
+			}
+			if strings.Contains(page, "logo.test") {
+				t.Errorf("the page shows the document's logo_uri")
+			}
+			if wantWarn := c == loopback; strings.Contains(page, `id="loopback-warning"`) != wantWarn {
+				t.Errorf("loopback warning shown: %v, want %v", !wantWarn, wantWarn)
+			}
+		})
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // browserFlows carries an authorization request through the browser:
@@ -20,6 +22,9 @@ type browserFlows struct {
 	flows    FlowStore
 	consents ConsentStore
 	upstream Upstream
+	// trusted are the hosts whose document clients the consent page shows
+	// as verified.
+	trusted *cimd.HostPatterns
 }
 
 // Cookie names; with an https issuer they carry the __Host- prefix, which

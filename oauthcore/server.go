@@ -44,6 +44,7 @@ type Server struct {
 	allow    *allowList
 	// documents resolves client_id URLs; nil when the feature is off.
 	documents *cimd.Resolver
+	trusted   *cimd.HostPatterns
 	routes    map[string]http.HandlerFunc
 	manage    http.HandlerFunc // /register/{client_id}
 }
@@ -77,6 +78,9 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if s.documents, err = newDocumentResolver(&e.cfg, e.now, e.log, opts.ClientIDMetadata); err != nil {
 		return nil, err
 	}
+	if s.trusted, err = cimd.ParseHostPatterns(cfg.ClientIDMetadata.TrustedHosts); err != nil {
+		return nil, clientIDMetadataErr(err)
+	}
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: e.now}
 	if len(cfg.JWTSecret) > 0 {
 		s.tokens.secret = cfg.JWTSecret
@@ -97,7 +101,7 @@ func (s *Server) route(upstream Upstream) {
 	// Document clients are public, and only confidential clients may
 	// introspect: its client_id URLs are never fetched.
 	registered := &clientAuthenticator{clients: st, now: e.now}
-	flows := &browserFlows{env: e, clients: clients, flows: st, consents: st, upstream: upstream}
+	flows := &browserFlows{env: e, clients: clients, flows: st, consents: st, upstream: upstream, trusted: s.trusted}
 	disco := &discoveryEndpoint{env: e, tokens: s.tokens}
 	fa := &forwardAuth{env: e, verifier: s.verifier,
 		gates: bounded.Map{Max: maxForwardAuthGates}, queries: bounded.Map{Max: maxForwardAuthGates}}
