@@ -77,7 +77,7 @@ func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, 
 		return nil, err
 	}
 	// A client_id URL names a public client: one presenting a secret is
-	// refused before its document is fetched.
+	// refused before its document is fetched (SS-04).
 	if cimd.IsClientIDURL(cr.id) && cr.method != AuthNone {
 		return nil, authFailed()
 	}

@@ -74,7 +74,7 @@ func documentErr(err error) *cimd.Error {
 }
 
 // clientPageErr maps a failed client lookup in the browser flow, where it
-// is shown on a local page, never redirected (RFC 6749 §4.1.2.1): a bad
+// is shown on a local page, never redirected (RFC 6749 §4.1.2.1, SS-04): a bad
 // document or URL is 400 invalid_client, a document server that failed
 // 502 or timed out 504, our own fetch bounds 503.
 func clientPageErr(err error, notFound *Error) *Error {

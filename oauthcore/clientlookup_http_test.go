@@ -37,10 +37,10 @@ func TestDocumentClientFlow(t *testing.T) {
 	}
 }
 
-// TestDocumentClientPublic: a document client authenticates with no
+// TestDocumentClientPublic_SS04: a document client authenticates with no
 // secret; one presenting a secret is refused without a fetch, and it may
 // not introspect (only confidential clients do).
-func TestDocumentClientPublic(t *testing.T) {
+func TestDocumentClientPublic_SS04(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	h := newHarness(t, withDocuments(ds))
@@ -84,11 +84,11 @@ func TestDocumentsAdvertised(t *testing.T) {
 	}
 }
 
-// TestDocumentClientAuthorizeRefusals: every refusal of a document at
+// TestDocumentClientAuthorizeRefusals_SS04: every refusal of a document at
 // /authorize is a local page (RFC 6749 §4.1.2.1, never a redirect): 400
 // for a bad document, 502 when the fetch failed, 504 when it timed out.
 // Nothing failed is cached: the next request fetches again.
-func TestDocumentClientAuthorizeRefusals(t *testing.T) {
+func TestDocumentClientAuthorizeRefusals_SS04(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	big := ds.document("/big.json")
@@ -142,9 +142,9 @@ func TestDocumentClientAuthorizeRefusals(t *testing.T) {
 	}
 }
 
-// TestDocumentClientRetriedAfterFailure: a failed fetch is not cached;
+// TestDocumentClientRetriedAfterFailure_SS04: a failed fetch is not cached;
 // once the host's backoff is over the next request fetches again.
-func TestDocumentClientRetriedAfterFailure(t *testing.T) {
+func TestDocumentClientRetriedAfterFailure_SS04(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	h := newHarness(t, withDocuments(ds))
@@ -161,11 +161,11 @@ func TestDocumentClientRetriedAfterFailure(t *testing.T) {
 	}
 }
 
-// TestDocumentClientRevalidated: /consent and /callback check the request
+// TestDocumentClientRevalidated_SS04: /consent and /callback check the request
 // against the document as it is then (RU-08 for document clients): a
 // refetched document that dropped the redirect URI, or one out of reach,
 // stops the flow on a local page.
-func TestDocumentClientRevalidated(t *testing.T) {
+func TestDocumentClientRevalidated_SS04(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	t.Run("consent", func(t *testing.T) {

@@ -32,8 +32,8 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		if err != nil {
 			return nil, err
 		}
-		// A document client's grant lasts while its (possibly refetched)
-		// document lists the redirect URI the code went to.
+		// SS-05: a document client's grant lasts while its (possibly
+		// refetched) document lists the redirect URI the code went to.
 		if isDocumentClient(c) && !matchRedirectURI(c.Metadata.RedirectURIs, g.RedirectURI) {
 			return nil, t.endGrant(r, g, "the client's metadata document no longer lists the redirect URI of this grant")
 		}
@@ -61,7 +61,7 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 }
 
 // refreshWithoutClient answers a refresh whose client could not be
-// resolved. A document client whose document is now unacceptable (it no
+// resolved. SS-05: a document client whose document is now unacceptable (it no
 // longer parses, its client_id changed, it asks for a secret, its host is
 // no longer allowed: Kind.Permanent) loses the grant: invalid_grant, and
 // the grant revoked. A document out of reach keeps it (503), as does

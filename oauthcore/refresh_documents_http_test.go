@@ -19,10 +19,10 @@ func documentGrant(t *testing.T, h *harness, ds *docServer, path string) (*testC
 	return c, tok
 }
 
-// TestDocumentClientRefreshCached: a refresh while the document is cached
+// TestDocumentClientRefreshCached_SS05: a refresh while the document is cached
 // fetches nothing; after it expired, the first refresh fetches it once
 // and the next ones use the new copy.
-func TestDocumentClientRefreshCached(t *testing.T) {
+func TestDocumentClientRefreshCached_SS05(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	h := newHarness(t, withDocuments(ds))
@@ -40,11 +40,11 @@ func TestDocumentClientRefreshCached(t *testing.T) {
 	}
 }
 
-// TestDocumentClientRefreshRevoked: when the document refetched after
+// TestDocumentClientRefreshRevoked_SS05: when the document refetched after
 // its expiry no longer fits the grant (the redirect URI gone, a changed
 // client_id, a shared secret, not a document any more) or its host is no
 // longer allowed, the refresh gets invalid_grant and the grant ends.
-func TestDocumentClientRefreshRevoked(t *testing.T) {
+func TestDocumentClientRefreshRevoked_SS05(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	tests := []struct {
@@ -92,10 +92,10 @@ func TestDocumentClientRefreshRevoked(t *testing.T) {
 	}
 }
 
-// TestDocumentClientRefreshOutage: a document out of reach at refresh
+// TestDocumentClientRefreshOutage_SS05: a document out of reach at refresh
 // time is 503 temporarily_unavailable with Retry-After, and the grant
 // stays: once the document is back, the same refresh token works.
-func TestDocumentClientRefreshOutage(t *testing.T) {
+func TestDocumentClientRefreshOutage_SS05(t *testing.T) {
 	t.Parallel()
 	ds := newDocServer(t)
 	h := newHarness(t, withDocuments(ds))
