@@ -125,14 +125,33 @@ func (c *Config) documentResolverConfig() cimd.Config {
 	}
 }
 
+// storeDocuments is a DocumentStore as the resolver's cache.
+type storeDocuments struct{ store DocumentStore }
+
+func (sd storeDocuments) Get(ctx context.Context, clientID string) (*cimd.Entry, error) {
+	e, err := sd.store.GetDocument(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return e, err
+}
+
+func (sd storeDocuments) Put(ctx context.Context, clientID string, e *cimd.Entry) error {
+	return sd.store.PutDocument(ctx, clientID, e)
+}
+
 // newDocumentResolver builds the resolver for NewServer, nil when the
-// feature is off; hook (Options.ClientIDMetadata) may adjust it first.
-func newDocumentResolver(c *Config, now func() time.Time, log *slog.Logger, hook func(*cimd.Config)) (*cimd.Resolver, error) {
+// feature is off. Documents are cached in the store when it keeps them,
+// else in memory; hook (Options.ClientIDMetadata) may adjust it first.
+func newDocumentResolver(c *Config, store Store, now func() time.Time, log *slog.Logger, hook func(*cimd.Config)) (*cimd.Resolver, error) {
 	if !c.ClientIDMetadata.Enabled() {
 		return nil, nil
 	}
 	rc := c.documentResolverConfig()
 	rc.Now, rc.Log = now, log
+	if ds, ok := store.(DocumentStore); ok {
+		rc.Cache = storeDocuments{ds}
+	}
 	if hook != nil {
 		hook(&rc)
 	}

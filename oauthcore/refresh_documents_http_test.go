@@ -141,3 +141,18 @@ func TestDocumentClientTokenAndRevokeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentCacheSharedThroughStore: documents are cached in the store
+// when it keeps them, so another instance on the store (here: a restarted
+// server with a fresh resolver) does not fetch the document again.
+func TestDocumentCacheSharedThroughStore(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	h := newHarness(t, withDocuments(ds))
+	c, tok := documentGrant(t, h, ds, "/app.json")
+	h.restart(nil)
+	h.parseTokens(h.refresh(c, tok.Refresh, nil))
+	if n := ds.hits("/app.json"); n != 1 {
+		t.Errorf("fetched %d times across two servers on one store, want 1", n)
+	}
+}

@@ -75,7 +75,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
 	var err error
-	if s.documents, err = newDocumentResolver(&e.cfg, e.now, e.log, opts.ClientIDMetadata); err != nil {
+	if s.documents, err = newDocumentResolver(&e.cfg, store, e.now, e.log, opts.ClientIDMetadata); err != nil {
 		return nil, err
 	}
 	if s.trusted, err = cimd.ParseHostPatterns(cfg.ClientIDMetadata.TrustedHosts); err != nil {
