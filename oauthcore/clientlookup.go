@@ -35,7 +35,8 @@ type clientResolver struct {
 const documentClientVersion = 1
 
 // GetClient returns ErrNotFound or an outage from the store, or a
-// *cimd.Error from the document lookup; see clientLookupErr.
+// *cimd.Error from the document lookup; clientPageErr and clientAuthErr
+// map them for the endpoints.
 func (cr *clientResolver) GetClient(ctx context.Context, id string) (*Client, error) {
 	if cr.documents == nil || !cimd.IsClientIDURL(id) {
 		return cr.store.GetClient(ctx, id)

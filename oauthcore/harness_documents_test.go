@@ -8,7 +8,7 @@ package oauthcore_test
 //	ds := newDocServer(t)
 //	h := newHarness(t, withDocuments(ds))
 //	c := ds.client("/app.json")          // serves a valid document, returns the client
-//	ds.serve("/app.json", 200, body, hdr) // or any answer
+//	ds.serve("/app.json", docAnswer{...}) // or any answer
 //	ds.hits("/app.json")                 // fetches so far
 
 import (
