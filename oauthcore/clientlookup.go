@@ -126,18 +126,34 @@ func (c *Config) documentResolverConfig() cimd.Config {
 	}
 }
 
-// storeDocuments is a DocumentStore as the resolver's cache.
-type storeDocuments struct{ store DocumentStore }
+// storeDocuments is a DocumentStore as the resolver's cache, behind a
+// bounded in-memory copy: a hit costs no store call, and what another
+// instance fetched is found in the store. Each copy is used only until
+// its own Expires, so instances may hold different copies for at most a
+// document's lifetime.
+type storeDocuments struct {
+	store  DocumentStore
+	memory *cimd.MemoryCache
+	now    func() time.Time
+}
 
-func (sd storeDocuments) Get(ctx context.Context, clientID string) (*cimd.Entry, error) {
+func (sd *storeDocuments) Get(ctx context.Context, clientID string) (*cimd.Entry, error) {
+	if e, _ := sd.memory.Get(ctx, clientID); e != nil && sd.now().Before(e.Expires) {
+		return e, nil
+	}
 	e, err := sd.store.GetDocument(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
-	return e, err
+	if err != nil {
+		return nil, err
+	}
+	_ = sd.memory.Put(ctx, clientID, e)
+	return e, nil
 }
 
-func (sd storeDocuments) Put(ctx context.Context, clientID string, e *cimd.Entry) error {
+func (sd *storeDocuments) Put(ctx context.Context, clientID string, e *cimd.Entry) error {
+	_ = sd.memory.Put(ctx, clientID, e)
 	return sd.store.PutDocument(ctx, clientID, e)
 }
 
@@ -151,7 +167,7 @@ func newDocumentResolver(c *Config, store Store, now func() time.Time, log *slog
 	rc := c.documentResolverConfig()
 	rc.Now, rc.Log = now, log
 	if ds, ok := store.(DocumentStore); ok {
-		rc.Cache = storeDocuments{ds}
+		rc.Cache = &storeDocuments{store: ds, memory: &cimd.MemoryCache{Now: now}, now: now}
 	}
 	if hook != nil {
 		hook(&rc)
