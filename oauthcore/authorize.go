@@ -71,7 +71,7 @@ func (a *authorizeEndpoint) parse(r *http.Request) (*Request, *Client, error) {
 		return nil, nil, err
 	}
 	p := params(q)
-	c, err := a.clients.GetClient(r.Context(), p.get("client_id"))
+	c, err := a.clients.client(r, p.get("client_id"))
 	if err != nil {
 		return nil, nil, clientPageErr(err, NewError(400, CodeInvalidClient, "unknown client_id"))
 	}

@@ -61,7 +61,7 @@ func readCredentials(r *http.Request, p params) (credentials, error) {
 // clientAuthenticator authenticates clients at /token, /revoke and
 // /introspect.
 type clientAuthenticator struct {
-	clients clientGetter
+	clients *clientResolver
 	now     func() time.Time
 }
 
@@ -81,7 +81,7 @@ func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, 
 	if cimd.IsClientIDURL(cr.id) && cr.method != AuthNone {
 		return nil, authFailed()
 	}
-	c, err := a.clients.GetClient(r.Context(), cr.id)
+	c, err := a.clients.client(r, cr.id)
 	if err != nil {
 		return nil, clientAuthErr(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -12,11 +13,17 @@ import (
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
-// clientGetter is the one thing the flow and the client authenticator ask
-// of clients: the client a client_id names.
+// clientGetter is what clientResolver needs of the registered clients.
 type clientGetter interface {
 	GetClient(ctx context.Context, id string) (*Client, error)
 }
+
+// documentFetchLimit is how many lookups that fetch a document (the
+// document is not cached) one client address may cause per minute, per
+// instance (SS-06): what a person signing in with a few new clients
+// needs, and a bound on the documents one address makes the server fetch
+// and keep.
+const documentFetchLimit = 30
 
 // clientResolver finds the client a client_id names: a Client Identifier
 // URL through its metadata document, anything else in the store of
@@ -27,6 +34,9 @@ type clientResolver struct {
 	cfg       *Config
 	store     clientGetter
 	documents *cimd.Resolver // nil: client_id URLs are unknown clients
+	cache     cimd.Cache     // the resolver's, peeked to find lookups that fetch
+	fetches   *throttle      // lookups that fetch, per client address
+	now       func() time.Time
 }
 
 // documentClientVersion is the Version of every document client. A
@@ -34,18 +44,38 @@ type clientResolver struct {
 // checked again at every step instead (revalidate, checkRefresh).
 const documentClientVersion = 1
 
-// GetClient returns ErrNotFound or an outage from the store, or a
+// client returns the client id names for request r. Errors are
+// ErrNotFound or an outage from the store, a 429 *Error, or a
 // *cimd.Error from the document lookup; clientPageErr and clientAuthErr
 // map them for the endpoints.
-func (cr *clientResolver) GetClient(ctx context.Context, id string) (*Client, error) {
+func (cr *clientResolver) client(r *http.Request, id string) (*Client, error) {
 	if cr.documents == nil || !cimd.IsClientIDURL(id) {
-		return cr.store.GetClient(ctx, id)
+		return cr.store.GetClient(r.Context(), id)
 	}
-	d, err := cr.documents.Lookup(ctx, id)
+	if err := cr.allowFetch(r, id); err != nil {
+		return nil, err
+	}
+	d, err := cr.documents.Lookup(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
 	return cr.documentClient(d), nil
+}
+
+// allowFetch counts a lookup that will fetch (the document is not cached
+// fresh) against the client address's budget (SS-06).
+func (cr *clientResolver) allowFetch(r *http.Request, id string) error {
+	now := cr.now()
+	e, err := cr.cache.Get(r.Context(), id)
+	if err == nil && e != nil && e.Document != nil && e.Document.ClientID == id && now.Before(e.Expires) {
+		return nil
+	}
+	ip := clientIP(r)
+	if blocked, wait := cr.fetches.blocked(ip, now); blocked {
+		return tooManyRequests("too many client metadata documents asked for from this address; retry later", wait)
+	}
+	cr.fetches.add(ip, now)
+	return nil
 }
 
 // documentClient is the public client a validated document describes.
@@ -81,7 +111,7 @@ func documentErr(err error) *cimd.Error {
 func clientPageErr(err error, notFound *Error) *Error {
 	de := documentErr(err)
 	if de == nil {
-		return storeErr(err, notFound)
+		return ownErr(err, notFound)
 	}
 	e := &Error{Code: CodeInvalidClient, Description: de.Reason, Status: de.Kind.Status(), Cause: de}
 	if !de.Kind.Permanent() {
@@ -97,7 +127,7 @@ func clientPageErr(err error, notFound *Error) *Error {
 func clientAuthErr(err error) *Error {
 	de := documentErr(err)
 	if de == nil {
-		return storeErr(err, authFailed())
+		return ownErr(err, authFailed())
 	}
 	if de.Kind.Permanent() {
 		e := invalidClient(de.Reason)
@@ -108,6 +138,16 @@ func clientAuthErr(err error) *Error {
 	e.Description = de.Reason + "; retry later"
 	e.RetryAfter = retrySeconds(de.RetryAfter)
 	return e
+}
+
+// ownErr is a refusal of ours (the fetch budget) as it is, else a store
+// error.
+func ownErr(err error, notFound *Error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return storeErr(err, notFound)
 }
 
 // retrySeconds is a Retry-After in whole seconds, at least 2.
@@ -157,26 +197,29 @@ func (sd *storeDocuments) Put(ctx context.Context, clientID string, e *cimd.Entr
 	return sd.store.PutDocument(ctx, clientID, e)
 }
 
-// newDocumentResolver builds the resolver for NewServer, nil when the
-// feature is off. Documents are cached in the store when it keeps them,
-// else in memory; hook (Options.ClientIDMetadata) may adjust it first.
-func newDocumentResolver(c *Config, store Store, now func() time.Time, log *slog.Logger, hook func(*cimd.Config)) (*cimd.Resolver, error) {
+// newClientResolver builds the client lookup for NewServer, without
+// documents when the feature is off. Documents are cached in the store
+// when it keeps them, else in memory; hook (Options.ClientIDMetadata) may
+// adjust the resolver's configuration first.
+func newClientResolver(c *Config, store Store, now func() time.Time, log *slog.Logger, hook func(*cimd.Config)) (*clientResolver, error) {
+	cr := &clientResolver{cfg: c, store: store, now: now, fetches: newThrottle(documentFetchLimit, time.Minute)}
 	if !c.ClientIDMetadata.Enabled() {
-		return nil, nil
+		return cr, nil
 	}
 	rc := c.documentResolverConfig()
-	rc.Now, rc.Log = now, log
+	rc.Now, rc.Log, rc.Cache = now, log, &cimd.MemoryCache{Now: now}
 	if ds, ok := store.(DocumentStore); ok {
 		rc.Cache = &storeDocuments{store: ds, memory: &cimd.MemoryCache{Now: now}, now: now}
 	}
 	if hook != nil {
 		hook(&rc)
 	}
-	r, err := cimd.New(rc)
-	if err != nil {
+	var err error
+	if cr.documents, err = cimd.New(rc); err != nil {
 		return nil, clientIDMetadataErr(err)
 	}
-	return r, nil
+	cr.cache = rc.Cache
+	return cr, nil
 }
 
 // validateClientIDMetadata checks the policy as NewServer will build it.

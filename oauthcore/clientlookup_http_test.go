@@ -3,6 +3,7 @@ package oauthcore_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +240,37 @@ func TestDocumentClientConsentPage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDocumentFetchesThrottled_SS06: lookups that fetch a document are
+// limited per client address (30 a minute), so one address cannot make
+// the server fetch and keep documents without bound; lookups of cached
+// documents are not counted, and the window ends.
+func TestDocumentFetchesThrottled_SS06(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	h := newHarness(t, withDocuments(ds))
+	c := ds.client("/app.json")
+	b := h.newBrowser()
+	b.openConsent(newAuthRequest(c))
+	for i := range 29 {
+		other := &testClient{ID: ds.id("/unknown" + strconv.Itoa(i) + ".json"), RedirectURIs: c.RedirectURIs}
+		if r := b.get(newAuthRequest(other).path()); r.Status == http.StatusTooManyRequests {
+			t.Fatalf("lookup %d refused: %s", i+2, r)
+		}
+	}
+	other := &testClient{ID: ds.id("/one-too-many.json"), Method: authPublic, RedirectURIs: c.RedirectURIs}
+	r := b.get(newAuthRequest(other).path())
+	wantLocalPage(t, "31st fetch", r, http.StatusTooManyRequests, "slow_down")
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After")
+	}
+	wantOAuthError(t, "31st fetch at /token", h.refresh(other, "x", nil), 429, "slow_down")
+	b.openConsent(newAuthRequest(c)) // cached: not counted
+	if n := ds.hits("/one-too-many.json"); n != 0 {
+		t.Errorf("the refused document was fetched %d times", n)
+	}
+	h.clock.Advance(time.Minute)
+	ds.client("/one-too-many.json")
+	b.openConsent(newAuthRequest(other))
 }

@@ -18,7 +18,7 @@ import (
 // built on it.
 type browserFlows struct {
 	*env
-	clients  clientGetter
+	clients  *clientResolver
 	flows    FlowStore
 	consents ConsentStore
 	upstream Upstream
@@ -113,7 +113,7 @@ func (b *browserFlows) takeBound(ctx context.Context, key, secret string, bound 
 // now: a flow never outlives an RFC 7592 update or deletion (RU-08), nor
 // a metadata document that dropped the redirect URI or went bad.
 func (b *browserFlows) revalidate(r *http.Request, req *Request) (*Client, error) {
-	c, err := b.clients.GetClient(r.Context(), req.ClientID)
+	c, err := b.clients.client(r, req.ClientID)
 	if err != nil {
 		return nil, clientPageErr(err, NewError(400, CodeInvalidClient, "the client no longer exists"))
 	}

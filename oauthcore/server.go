@@ -42,11 +42,11 @@ type Server struct {
 	tokens   *Tokens
 	verifier *Verifier
 	allow    *allowList
-	// documents resolves client_id URLs; nil when the feature is off.
-	documents *cimd.Resolver
-	trusted   *cimd.HostPatterns
-	routes    map[string]http.HandlerFunc
-	manage    http.HandlerFunc // /register/{client_id}
+	// clients finds clients, by their metadata documents too.
+	clients *clientResolver
+	trusted *cimd.HostPatterns
+	routes  map[string]http.HandlerFunc
+	manage  http.HandlerFunc // /register/{client_id}
 }
 
 // NewServer validates cfg (after applying defaults) and builds a server.
@@ -75,7 +75,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
 	var err error
-	if s.documents, err = newDocumentResolver(&e.cfg, store, e.now, e.log, opts.ClientIDMetadata); err != nil {
+	if s.clients, err = newClientResolver(&e.cfg, store, e.now, e.log, opts.ClientIDMetadata); err != nil {
 		return nil, err
 	}
 	if s.trusted, err = cimd.ParseHostPatterns(cfg.ClientIDMetadata.TrustedHosts); err != nil {
@@ -96,12 +96,11 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 // route builds every endpoint with the parts it uses and maps the paths.
 func (s *Server) route(upstream Upstream) {
 	e, st := s.env, s.store
-	clients := &clientResolver{cfg: &e.cfg, store: st, documents: s.documents}
-	auth := &clientAuthenticator{clients: clients, now: e.now}
+	auth := &clientAuthenticator{clients: s.clients, now: e.now}
 	// Document clients are public, and only confidential clients may
 	// introspect: its client_id URLs are never fetched.
-	registered := &clientAuthenticator{clients: st, now: e.now}
-	flows := &browserFlows{env: e, clients: clients, flows: st, consents: st, upstream: upstream, trusted: s.trusted}
+	registered := &clientAuthenticator{clients: &clientResolver{cfg: &e.cfg, store: st}, now: e.now}
+	flows := &browserFlows{env: e, clients: s.clients, flows: st, consents: st, upstream: upstream, trusted: s.trusted}
 	disco := &discoveryEndpoint{env: e, tokens: s.tokens}
 	fa := &forwardAuth{env: e, verifier: s.verifier,
 		gates: bounded.Map{Max: maxForwardAuthGates}, queries: bounded.Map{Max: maxForwardAuthGates}}
