@@ -156,12 +156,25 @@ func (a *authorizeEndpoint) showConsent(w http.ResponseWriter, r *http.Request, 
 	a.setCookie(w, "csrf", csrf, int(a.cfg.FlowLifetime.Seconds()))
 	a.log.InfoContext(r.Context(), "consent shown", "step", "authorize", "client_id", c.ID)
 	v := newConsentView(c, req)
+	a.describe(v, c)
+	v.FlowID, v.CSRF = flowID, csrf
+	renderPage(w, http.StatusOK, pageData{Title: "Authorize " + v.ClientName, Consent: v})
+}
+
+// describe adds what the page says besides the request: the server the
+// user grants access to, what the scopes allow in words, and for a
+// document client the host that vouches for it, verified or not.
+func (a *authorizeEndpoint) describe(v *consentView, c *Client) {
+	v.ServerName = a.cfg.serverName()
+	for _, sc := range v.Scopes {
+		if text := a.cfg.ScopeDescriptions[sc]; text != "" {
+			v.ScopeTexts = append(v.ScopeTexts, scopeText{sc, text})
+		}
+	}
 	if isDocumentClient(c) {
 		v.DocumentHost = (&cimd.Document{ClientID: c.ID}).Host()
 		v.Verified = a.trusted.MatchClientID(c.ID)
 	}
-	v.FlowID, v.CSRF = flowID, csrf
-	renderPage(w, http.StatusOK, pageData{Title: "Authorize " + v.ClientName, Consent: v})
 }
 
 // newConsentView is what the consent page says about a request: who asks,

@@ -3,6 +3,7 @@ package oauthcore
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -42,6 +43,12 @@ type Config struct {
 	// subset. DefaultScope is granted when a request names none.
 	Scopes       []string
 	DefaultScope string
+	// ScopeDescriptions say in words, on the consent page, what each scope
+	// allows; "mcp" has a default (defaultMCPScopeText).
+	ScopeDescriptions map[string]string
+	// Name is what the consent page calls this server, the thing the user
+	// grants access to; empty: the issuer's host.
+	Name string
 	// Resources, when set, are the only RFC 8707 resources tokens may be
 	// issued for. Empty: any absolute https (or loopback http) URL.
 	Resources []string
@@ -127,6 +134,14 @@ func (c *Config) Defaults() {
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"mcp"}
 	}
+	if _, ok := c.ScopeDescriptions["mcp"]; !ok {
+		descs := maps.Clone(c.ScopeDescriptions)
+		if descs == nil {
+			descs = map[string]string{}
+		}
+		descs["mcp"] = defaultMCPScopeText
+		c.ScopeDescriptions = descs
+	}
 	if c.DefaultScope == "" {
 		c.DefaultScope = strings.Join(c.Scopes, " ")
 	}
@@ -146,6 +161,20 @@ func (c *Config) Defaults() {
 		c.GitHub.APIURL = "https://api.github.com"
 	}
 	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+}
+
+// defaultMCPScopeText is what the consent page says the mcp scope allows.
+const defaultMCPScopeText = "use the MCP servers behind this server as you, with your GitHub identity"
+
+// serverName is what the consent page calls this server.
+func (c *Config) serverName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	if u, err := url.Parse(c.Issuer); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return c.Issuer
 }
 
 // Validate reports the first configuration mistake, saying how to fix it.

@@ -181,3 +181,14 @@ func TestAllowListOutageDecidesNothing_RT09(t *testing.T) {
 		t.Fatalf("a user no entry names is denied without asking GitHub: %v, %v", ok, err)
 	}
 }
+
+// TestDefaultsKeepCallersScopeDescriptions: Defaults adds the mcp text to
+// a copy, never to the map the caller passed.
+func TestDefaultsKeepCallersScopeDescriptions(t *testing.T) {
+	mine := map[string]string{"read": "read"}
+	c := Config{ScopeDescriptions: mine}
+	c.Defaults()
+	if len(mine) != 1 || c.ScopeDescriptions["mcp"] != defaultMCPScopeText || c.ScopeDescriptions["read"] != "read" {
+		t.Errorf("caller's map %v, config's %v", mine, c.ScopeDescriptions)
+	}
+}

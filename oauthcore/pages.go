@@ -37,6 +37,7 @@ var pages = template.Must(template.New("layout").Parse(`<!doctype html>
 and trust that site.</div>
 {{else}}<div class="card warn"><strong>Unverified application.</strong> This client registered itself with this server;
 its name is what it says about itself. Approve only if you started this sign-in.</div>{{end}}
+<p>You are signing in to <strong id="server-name">{{.ServerName}}</strong>.</p>
 <div class="card"><dl>
 <dt>Application</dt><dd>{{.ClientName}} <span class="muted">(<code>{{.ClientID}}</code>)</span></dd>
 {{if .DocumentHost}}<dt>Published by</dt><dd id="client-host"><code>{{.DocumentHost}}</code></dd>{{end}}
@@ -44,6 +45,7 @@ its name is what it says about itself. Approve only if you started this sign-in.
 {{if .AppScheme}}<dd class="muted" id="app-scheme">This is an app on this device: the sign-in goes to whichever app handles <code>{{.AppScheme}}:</code> links here.</dd>{{end}}
 {{if .Loopback}}<dd class="muted" id="loopback-warning">This is a program on your own computer (a loopback address). Any program running on this computer could receive the sign-in.</dd>{{end}}
 <dt>Access requested</dt><dd id="scopes">{{range .Scopes}}<code>{{.}}</code> {{end}}</dd>
+{{if .ScopeTexts}}<dd class="muted" id="scope-descriptions">{{range .ScopeTexts}}<span><code>{{.Scope}}</code>: {{.Text}}</span><br>{{end}}</dd>{{end}}
 {{if .Resource}}<dt>For the server</dt><dd><code>{{.Resource}}</code></dd>{{end}}
 </dl><p class="muted">You will sign in with GitHub next. The application gets a token for this server, never your GitHub token.</p></div>
 <form method="post" action="/consent">
@@ -73,10 +75,17 @@ type consentView struct {
 	AppScheme string
 	Loopback  bool
 	Scopes    []string
-	Resource  string
-	FlowID    string
-	CSRF      string
+	// ScopeTexts say what the requested scopes allow (those described).
+	ScopeTexts []scopeText
+	// ServerName is what the user grants access to.
+	ServerName string
+	Resource   string
+	FlowID     string
+	CSRF       string
 }
+
+// scopeText is one scope and what it allows, in words.
+type scopeText struct{ Scope, Text string }
 
 // pageHeaders are set on every HTML page and on browser redirects: no
 // caching, no referrer, no framing (AZ-11, CD-04).
