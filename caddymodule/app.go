@@ -78,6 +78,15 @@ type App struct {
 	// all of Scopes.
 	DefaultScope string `json:"default_scope,omitempty"`
 
+	// ScopeDescriptions say in words, on the consent page, what each scope
+	// allows. Default: a text for mcp ("use the MCP servers behind this
+	// server as you, with your GitHub identity").
+	ScopeDescriptions map[string]string `json:"scope_descriptions,omitempty"`
+
+	// Name is what the consent page calls this server, the thing users
+	// grant access to. Default: the issuer's host.
+	Name string `json:"name,omitempty"`
+
 	// Resources, when set, are the only RFC 8707 resource indicators
 	// (MCP server URLs) tokens may be issued for. Default: any https URL.
 	Resources []string `json:"resources,omitempty"`

@@ -199,6 +199,17 @@ func TestAppConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "name and scope descriptions",
+			mod: func(a *App) {
+				a.Name, a.ScopeDescriptions = " Acme ", map[string]string{"mcp": "use Acme's servers"}
+			},
+			check: func(t *testing.T, c oauthcore.Config) {
+				if c.Name != "Acme" || c.ScopeDescriptions["mcp"] != "use Acme's servers" {
+					t.Errorf("name %q scope descriptions %v", c.Name, c.ScopeDescriptions)
+				}
+			},
+		},
 		{name: "client_id_metadata bad timeout", mod: func(a *App) { a.ClientIDMetadata = &ClientIDMetadataConfig{Timeout: "soon"} },
 			wantErr: "client_id_metadata timeout"},
 		{name: "registration limit 0", mod: func(a *App) { a.RegistrationLimit = "0" }, wantErr: "registration_limit"},

@@ -40,6 +40,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		default_scope          <scope...>
 //		resources              <url...>
 //		redirect_schemes       <scheme...>
+//		name                   <text>
+//		scope_descriptions {
+//			<scope> <text>
+//		}
 //		client_id_metadata off
 //		client_id_metadata {
 //			off
@@ -70,7 +74,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"access_token_lifetime": &a.AccessTokenLifetime, "refresh_token_lifetime": &a.RefreshTokenLifetime,
 		"client_lifetime": &a.ClientLifetime, "code_lifetime": &a.CodeLifetime,
 		"refresh_grace": &a.RefreshGrace, "consent_lifetime": &a.ConsentLifetime,
-		"registration_limit": &a.RegistrationLimit,
+		"registration_limit": &a.RegistrationLimit, "name": &a.Name,
 	}
 	lists := map[string]*[]string{"scopes": &a.Scopes, "resources": &a.Resources, "redirect_schemes": &a.RedirectSchemes}
 	for d.NextBlock(0) {
@@ -92,6 +96,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.DefaultScope = joinSpace(scopes)
 		case opt == "github":
 			if err := a.GitHub.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+		case opt == "scope_descriptions":
+			if err := a.unmarshalScopeDescriptions(d); err != nil {
 				return err
 			}
 		case opt == "client_id_metadata":
@@ -130,6 +138,25 @@ func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unrecognized github option %q", opt)
 		}
+	}
+	return nil
+}
+
+// unmarshalScopeDescriptions reads a block of `<scope> <text>` lines.
+func (a *App) unmarshalScopeDescriptions(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		scope := d.Val()
+		text := d.RemainingArgs()
+		if len(text) == 0 {
+			return d.Errf("scope_descriptions: %s needs a text", scope)
+		}
+		if a.ScopeDescriptions == nil {
+			a.ScopeDescriptions = map[string]string{}
+		}
+		a.ScopeDescriptions[scope] = joinSpace(text)
 	}
 	return nil
 }

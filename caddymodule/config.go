@@ -31,6 +31,13 @@ func (a *App) config() (oauthcore.Config, error) {
 			AllowedUsers: splitList(repl, a.GitHub.AllowedUsers),
 		},
 	}
+	cfg.Name = s(a.Name)
+	for scope, text := range a.ScopeDescriptions {
+		if cfg.ScopeDescriptions == nil {
+			cfg.ScopeDescriptions = map[string]string{}
+		}
+		cfg.ScopeDescriptions[s(scope)] = s(text)
+	}
 	if m := a.ClientIDMetadata; m != nil {
 		cfg.ClientIDMetadata = oauthcore.ClientIDMetadataConfig{Disabled: m.Off,
 			AllowedHosts: splitList(repl, m.AllowedHosts), TrustedHosts: splitList(repl, m.TrustedHosts),
