@@ -17,7 +17,8 @@
 //
 // Each record kind has its file, named as in redisstore: clients.go,
 // flows.go, codes.go, grants.go, revocations.go (grant tombstones and the
-// access-token deny list), consents.go and keys.go; sweep.go expires them
+// access-token deny list), consents.go, keys.go and documents.go (fetched
+// client metadata documents); sweep.go expires them
 // all, dump.go is the test-only raw copy.
 //
 // bbolt locks its file: a second Open of the same path waits up to five

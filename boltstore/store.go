@@ -59,9 +59,10 @@ var (
 	bRevokedTokens = []byte("revoked_tokens") // jti -> tombstone
 	bConsent       = []byte("consent")        // hash -> tombstone-shaped expiry
 	bKeys          = []byte("keys")           // "current" -> KeySet
+	bDocuments     = []byte("documents")      // SHA-256 of client_id URL -> fetched document
 
 	allBuckets = [][]byte{bClients, bClientGrants, bFlows, bCodes, bGrants, bRefresh,
-		bGrantRefresh, bRevokedGrants, bRevokedTokens, bConsent, bKeys}
+		bGrantRefresh, bRevokedGrants, bRevokedTokens, bConsent, bKeys, bDocuments}
 )
 
 // expiry is the stored form of tombstones and consent, and the part of any

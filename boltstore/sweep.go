@@ -39,6 +39,7 @@ func (s *Store) Sweep() error {
 		s.sweepPlain(bRevokedGrants),
 		s.sweepPlain(bRevokedTokens),
 		s.sweepPlain(bConsent),
+		s.sweepPlain(bDocuments),
 	}
 	for _, step := range steps {
 		if err := s.db.Update(step); err != nil {

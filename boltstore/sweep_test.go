@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
 
@@ -29,6 +30,7 @@ func seedExpiring(t *testing.T, s *Store, end, later time.Time) {
 		s.RevokeToken(ctx, "jti", end),
 		s.PutConsent(ctx, "consent", end),
 		s.SaveKeys(ctx, &oauthcore.KeySet{Version: 1}),
+		s.PutDocument(ctx, "https://app.example.com/doc.json", &cimd.Entry{Expires: end}),
 	)
 }
 
@@ -43,6 +45,7 @@ func TestSweeper(t *testing.T) {
 	want := map[string]int{ // what survives: the live grant, its client, the keys
 		"clients": 1, "client_grants": 1, "grants": 1, "refresh": 1, "grant_refresh": 1,
 		"flows": 0, "codes": 0, "revoked_grants": 0, "revoked_tokens": 0, "consent": 0, "keys": 1,
+		"documents": 0,
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {

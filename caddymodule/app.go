@@ -78,6 +78,15 @@ type App struct {
 	// all of Scopes.
 	DefaultScope string `json:"default_scope,omitempty"`
 
+	// ScopeDescriptions say in words, on the consent page, what each scope
+	// allows. Default: a text for mcp ("use the MCP servers behind this
+	// server as you, with your GitHub identity").
+	ScopeDescriptions map[string]string `json:"scope_descriptions,omitempty"`
+
+	// Name is what the consent page calls this server, the thing users
+	// grant access to. Default: the issuer's host.
+	Name string `json:"name,omitempty"`
+
 	// Resources, when set, are the only RFC 8707 resource indicators
 	// (MCP server URLs) tokens may be issued for. Default: any https URL.
 	Resources []string `json:"resources,omitempty"`
@@ -97,6 +106,11 @@ type App struct {
 	// ones (javascript, data, file, vbscript, blob, about, ws, wss, ftp ...),
 	// which are refused even when listed.
 	RedirectSchemes []string `json:"redirect_schemes,omitempty"`
+
+	// ClientIDMetadata configures clients whose client_id is the https
+	// URL of their Client ID Metadata Document, which MCP clients prefer
+	// to registering. On by default, for documents on any public host.
+	ClientIDMetadata *ClientIDMetadataConfig `json:"client_id_metadata,omitempty"`
 
 	// GitHub configures the upstream identity provider.
 	GitHub GitHubConfig `json:"github"`
@@ -130,6 +144,34 @@ type GitHubConfig struct {
 	// for GitHub Enterprise Server https://HOSTNAME/api/v3.
 	APIURL string `json:"api_url,omitempty"`
 	// Timeout bounds each call to GitHub. Default: 10s.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// ClientIDMetadataConfig is the policy for Client ID Metadata Documents:
+// a client_id that is an https URL names a public client, whose metadata
+// the server fetches from that URL (no redirects, at most 5 KiB, never
+// from a private or special-use address unless listed in PrivateHosts).
+type ClientIDMetadataConfig struct {
+	// Off disables the feature: URL client_ids are then unknown clients,
+	// and the server metadata does not advertise
+	// client_id_metadata_document_supported.
+	Off bool `json:"off,omitempty"`
+	// AllowedHosts, when set, are the only hosts a client_id URL may name:
+	// host names, IP literals, or *.example.com for the subdomains (not
+	// the apex). Default: any host.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	// TrustedHosts are hosts, in the AllowedHosts syntax, whose clients
+	// the consent page shows as verified. Default: none.
+	TrustedHosts []string `json:"trusted_hosts,omitempty"`
+	// PrivateHosts are host or host:port entries, matched on the
+	// client_id URL as written, whose documents may be fetched from
+	// private and loopback addresses (tests, intranets). AllowedHosts
+	// still applies.
+	PrivateHosts []string `json:"private_hosts,omitempty"`
+	// CacheMax is the longest a document is used before it is fetched
+	// again, whatever its Cache-Control says; at least 1m. Default: 24h.
+	CacheMax string `json:"cache_max,omitempty"`
+	// Timeout bounds one fetch of a document. Default: 5s.
 	Timeout string `json:"timeout,omitempty"`
 }
 

@@ -87,6 +87,8 @@ func TestEveryDurationOption(t *testing.T) {
 		{"refresh_grace", func(a *App, v string) { a.RefreshGrace = v }, func(c oauthcore.Config) time.Duration { return c.RefreshGrace }},
 		{"consent_lifetime", func(a *App, v string) { a.ConsentLifetime = v }, func(c oauthcore.Config) time.Duration { return c.ConsentLifetime }},
 		{"github timeout", func(a *App, v string) { a.GitHub.Timeout = v }, func(c oauthcore.Config) time.Duration { return c.GitHub.Timeout }},
+		{"client_id_metadata cache_max", func(a *App, v string) { a.ClientIDMetadata = &ClientIDMetadataConfig{CacheMax: v} }, func(c oauthcore.Config) time.Duration { return c.ClientIDMetadata.CacheMax }},
+		{"client_id_metadata timeout", func(a *App, v string) { a.ClientIDMetadata = &ClientIDMetadataConfig{Timeout: v} }, func(c oauthcore.Config) time.Duration { return c.ClientIDMetadata.Timeout }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -166,6 +168,50 @@ func TestAppConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "client_id_metadata on by default", mod: func(*App) {},
+			check: func(t *testing.T, c oauthcore.Config) {
+				if !c.ClientIDMetadata.Enabled() {
+					t.Errorf("client_id_metadata is off by default")
+				}
+			},
+		},
+		{
+			name: "client_id_metadata options",
+			mod: func(a *App) {
+				a.ClientIDMetadata = &ClientIDMetadataConfig{AllowedHosts: []string{"claude.ai, *.vscode.dev"},
+					TrustedHosts: []string{"claude.ai"}, PrivateHosts: []string{"127.0.0.1:8443"}, CacheMax: "1h", Timeout: "3"}
+			},
+			check: func(t *testing.T, c oauthcore.Config) {
+				m := c.ClientIDMetadata
+				if !m.Enabled() || !slices.Equal(m.AllowedHosts, []string{"claude.ai", "*.vscode.dev"}) ||
+					!slices.Equal(m.TrustedHosts, []string{"claude.ai"}) || !slices.Equal(m.PrivateHosts, []string{"127.0.0.1:8443"}) ||
+					m.CacheMax != time.Hour || m.Timeout != 3*time.Second {
+					t.Errorf("client_id_metadata %+v", m)
+				}
+			},
+		},
+		{
+			name: "client_id_metadata off", mod: func(a *App) { a.ClientIDMetadata = &ClientIDMetadataConfig{Off: true} },
+			check: func(t *testing.T, c oauthcore.Config) {
+				if c.ClientIDMetadata.Enabled() {
+					t.Errorf("client_id_metadata off is on")
+				}
+			},
+		},
+		{
+			name: "name and scope descriptions",
+			mod: func(a *App) {
+				a.Name, a.ScopeDescriptions = " Acme ", map[string]string{"mcp": "use Acme's servers"}
+			},
+			check: func(t *testing.T, c oauthcore.Config) {
+				if c.Name != "Acme" || c.ScopeDescriptions["mcp"] != "use Acme's servers" {
+					t.Errorf("name %q scope descriptions %v", c.Name, c.ScopeDescriptions)
+				}
+			},
+		},
+		{name: "client_id_metadata bad timeout", mod: func(a *App) { a.ClientIDMetadata = &ClientIDMetadataConfig{Timeout: "soon"} },
+			wantErr: "client_id_metadata timeout"},
 		{name: "registration limit 0", mod: func(a *App) { a.RegistrationLimit = "0" }, wantErr: "registration_limit"},
 		{name: "registration limit not a number", mod: func(a *App) { a.RegistrationLimit = "many" }, wantErr: "registration_limit"},
 		{name: "registration limit below -1", mod: func(a *App) { a.RegistrationLimit = "-2" }, wantErr: "registration_limit"},

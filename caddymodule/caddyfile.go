@@ -40,6 +40,19 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		default_scope          <scope...>
 //		resources              <url...>
 //		redirect_schemes       <scheme...>
+//		name                   <text>
+//		scope_descriptions {
+//			<scope> <text>
+//		}
+//		client_id_metadata off
+//		client_id_metadata {
+//			off
+//			allowed_hosts <host...>
+//			trusted_hosts <host...>
+//			private_hosts <host[:port]...>
+//			cache_max     <duration>
+//			timeout       <duration>
+//		}
 //		github {
 //			client_id     <id>
 //			client_secret <secret>
@@ -61,7 +74,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"access_token_lifetime": &a.AccessTokenLifetime, "refresh_token_lifetime": &a.RefreshTokenLifetime,
 		"client_lifetime": &a.ClientLifetime, "code_lifetime": &a.CodeLifetime,
 		"refresh_grace": &a.RefreshGrace, "consent_lifetime": &a.ConsentLifetime,
-		"registration_limit": &a.RegistrationLimit,
+		"registration_limit": &a.RegistrationLimit, "name": &a.Name,
 	}
 	lists := map[string]*[]string{"scopes": &a.Scopes, "resources": &a.Resources, "redirect_schemes": &a.RedirectSchemes}
 	for d.NextBlock(0) {
@@ -83,6 +96,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.DefaultScope = joinSpace(scopes)
 		case opt == "github":
 			if err := a.GitHub.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+		case opt == "scope_descriptions":
+			if err := a.unmarshalScopeDescriptions(d); err != nil {
+				return err
+			}
+		case opt == "client_id_metadata":
+			a.ClientIDMetadata = new(ClientIDMetadataConfig)
+			if err := a.ClientIDMetadata.unmarshalCaddyfile(d); err != nil {
 				return err
 			}
 		case opt == "storage":
@@ -115,6 +137,59 @@ func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		default:
 			return d.Errf("unrecognized github option %q", opt)
+		}
+	}
+	return nil
+}
+
+// unmarshalScopeDescriptions reads a block of `<scope> <text>` lines.
+func (a *App) unmarshalScopeDescriptions(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		scope := d.Val()
+		text := d.RemainingArgs()
+		if len(text) == 0 {
+			return d.Errf("scope_descriptions: %s needs a text", scope)
+		}
+		if a.ScopeDescriptions == nil {
+			a.ScopeDescriptions = map[string]string{}
+		}
+		a.ScopeDescriptions[scope] = joinSpace(text)
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads `client_id_metadata off` or the block form.
+func (m *ClientIDMetadataConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		if d.Val() != "off" || d.NextArg() {
+			return d.Errf("client_id_metadata takes no argument but off")
+		}
+		m.Off = true
+	}
+	lists := map[string]*[]string{"allowed_hosts": &m.AllowedHosts, "trusted_hosts": &m.TrustedHosts,
+		"private_hosts": &m.PrivateHosts}
+	fields := map[string]*string{"cache_max": &m.CacheMax, "timeout": &m.Timeout}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch {
+		case lists[opt] != nil:
+			if err := manyArgs(d, lists[opt]); err != nil {
+				return err
+			}
+		case fields[opt] != nil:
+			if err := oneArg(d, fields[opt]); err != nil {
+				return err
+			}
+		case opt == "off":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			m.Off = true
+		default:
+			return d.Errf("unrecognized client_id_metadata option %q", opt)
 		}
 	}
 	return nil

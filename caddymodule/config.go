@@ -31,14 +31,22 @@ func (a *App) config() (oauthcore.Config, error) {
 			AllowedUsers: splitList(repl, a.GitHub.AllowedUsers),
 		},
 	}
+	cfg.Name = s(a.Name)
+	for scope, text := range a.ScopeDescriptions {
+		if cfg.ScopeDescriptions == nil {
+			cfg.ScopeDescriptions = map[string]string{}
+		}
+		cfg.ScopeDescriptions[s(scope)] = s(text)
+	}
+	if m := a.ClientIDMetadata; m != nil {
+		cfg.ClientIDMetadata = oauthcore.ClientIDMetadataConfig{Disabled: m.Off,
+			AllowedHosts: splitList(repl, m.AllowedHosts), TrustedHosts: splitList(repl, m.TrustedHosts),
+			PrivateHosts: splitList(repl, m.PrivateHosts)}
+	}
 	if len(cfg.JWTSecret) == 0 {
 		cfg.JWTSecret = nil
 	}
-	durations := []struct {
-		name string
-		raw  string
-		dst  *time.Duration
-	}{
+	durations := []durationOption{
 		{"key_rotation", a.KeyRotation, &cfg.KeyRotation},
 		{"access_token_lifetime", a.AccessTokenLifetime, &cfg.AccessTokenLifetime},
 		{"refresh_token_lifetime", a.RefreshTokenLifetime, &cfg.RefreshTokenLifetime},
@@ -47,6 +55,11 @@ func (a *App) config() (oauthcore.Config, error) {
 		{"refresh_grace", a.RefreshGrace, &cfg.RefreshGrace},
 		{"consent_lifetime", a.ConsentLifetime, &cfg.ConsentLifetime},
 		{"github timeout", a.GitHub.Timeout, &cfg.GitHub.Timeout},
+	}
+	if m := a.ClientIDMetadata; m != nil {
+		durations = append(durations,
+			durationOption{"client_id_metadata cache_max", m.CacheMax, &cfg.ClientIDMetadata.CacheMax},
+			durationOption{"client_id_metadata timeout", m.Timeout, &cfg.ClientIDMetadata.Timeout})
 	}
 	for _, d := range durations {
 		v, err := parseDuration(s(d.raw))
@@ -69,6 +82,14 @@ func (a *App) config() (oauthcore.Config, error) {
 	}
 	cfg.Defaults()
 	return cfg, nil
+}
+
+// durationOption is one duration setting: its name for errors, the raw
+// value and where it goes.
+type durationOption struct {
+	name string
+	raw  string
+	dst  *time.Duration
 }
 
 // parseDuration accepts Caddy durations ("90d", "24h") and, like the

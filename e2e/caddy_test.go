@@ -33,6 +33,8 @@ type caddyConfig struct {
 	// SharedIssuer, when set, is the issuer instead of the instance's own
 	// origin: several instances act as one authorization server.
 	SharedIssuer string
+	// Env is added to the process's environment (SSL_CERT_FILE ...).
+	Env []string
 }
 
 // gatedRoute is the Caddyfile of DESIGN.md: the gate inside a path route.
@@ -170,7 +172,7 @@ func startCaddy(t *testing.T, cfg caddyConfig, ghURL string, onPort func(issuer 
 		Ready:       func([]int) string { return c.issuer + "/.well-known/oauth-authorization-server" },
 		Client:      hc,
 		ReadyWithin: 20 * time.Second,
-		Env:         []string{"GH_SECRET=gh-secret"},
+		Env:         append([]string{"GH_SECRET=gh-secret"}, cfg.Env...),
 		Output:      c.log,
 	})
 	if err != nil {

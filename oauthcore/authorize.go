@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // maxStateBytes bounds the client's state before anything is stored (AZ-09).
@@ -69,9 +71,9 @@ func (a *authorizeEndpoint) parse(r *http.Request) (*Request, *Client, error) {
 		return nil, nil, err
 	}
 	p := params(q)
-	c, err := a.clients.GetClient(r.Context(), p.get("client_id"))
+	c, err := a.clients.client(r, p.get("client_id"))
 	if err != nil {
-		return nil, nil, storeErr(err, NewError(400, CodeInvalidClient, "unknown client_id"))
+		return nil, nil, clientPageErr(err, NewError(400, CodeInvalidClient, "unknown client_id"))
 	}
 	req := &Request{ClientID: c.ID, ClientVersion: c.Version, RedirectURI: p.get("redirect_uri")}
 	if err := resolveRedirect(c, req); err != nil {
@@ -154,8 +156,25 @@ func (a *authorizeEndpoint) showConsent(w http.ResponseWriter, r *http.Request, 
 	a.setCookie(w, "csrf", csrf, int(a.cfg.FlowLifetime.Seconds()))
 	a.log.InfoContext(r.Context(), "consent shown", "step", "authorize", "client_id", c.ID)
 	v := newConsentView(c, req)
+	a.describe(v, c)
 	v.FlowID, v.CSRF = flowID, csrf
 	renderPage(w, http.StatusOK, pageData{Title: "Authorize " + v.ClientName, Consent: v})
+}
+
+// describe adds what the page says besides the request: the server the
+// user grants access to, what the scopes allow in words, and for a
+// document client the host that vouches for it, verified or not.
+func (a *authorizeEndpoint) describe(v *consentView, c *Client) {
+	v.ServerName = a.cfg.serverName()
+	for _, sc := range v.Scopes {
+		if text := a.cfg.ScopeDescriptions[sc]; text != "" {
+			v.ScopeTexts = append(v.ScopeTexts, scopeText{sc, text})
+		}
+	}
+	if isDocumentClient(c) {
+		v.DocumentHost = (&cimd.Document{ClientID: c.ID}).Host()
+		v.Verified = a.trusted.MatchClientID(c.ID)
+	}
 }
 
 // newConsentView is what the consent page says about a request: who asks,

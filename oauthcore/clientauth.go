@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // authFailed is the one answer for every client-authentication failure, so
@@ -59,7 +61,7 @@ func readCredentials(r *http.Request, p params) (credentials, error) {
 // clientAuthenticator authenticates clients at /token, /revoke and
 // /introspect.
 type clientAuthenticator struct {
-	clients ClientStore
+	clients *clientResolver
 	now     func() time.Time
 }
 
@@ -74,9 +76,14 @@ func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.clients.GetClient(r.Context(), cr.id)
+	// A client_id URL names a public client: one presenting a secret is
+	// refused before its document is fetched (SS-04).
+	if cimd.IsClientIDURL(cr.id) && cr.method != AuthNone {
+		return nil, authFailed()
+	}
+	c, err := a.clients.client(r, cr.id)
 	if err != nil {
-		return nil, storeErr(err, authFailed())
+		return nil, clientAuthErr(err)
 	}
 	if c.Public() {
 		if cr.method != AuthNone {

@@ -3,6 +3,7 @@ package oauthcore
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -42,6 +43,12 @@ type Config struct {
 	// subset. DefaultScope is granted when a request names none.
 	Scopes       []string
 	DefaultScope string
+	// ScopeDescriptions say in words, on the consent page, what each scope
+	// allows; "mcp" has a default (defaultMCPScopeText).
+	ScopeDescriptions map[string]string
+	// Name is what the consent page calls this server, the thing the user
+	// grants access to; empty: the issuer's host.
+	Name string
 	// Resources, when set, are the only RFC 8707 resources tokens may be
 	// issued for. Empty: any absolute https (or loopback http) URL.
 	Resources []string
@@ -58,8 +65,39 @@ type Config struct {
 	// clients register from shared egress addresses, so it is generous.
 	RegistrationLimit int
 
+	// ClientIDMetadata configures clients that register by URL (Client
+	// ID Metadata Documents). On unless disabled.
+	ClientIDMetadata ClientIDMetadataConfig
+
 	GitHub GitHubConfig
 }
+
+// ClientIDMetadataConfig is the policy for Client ID Metadata Documents
+// (draft-ietf-oauth-client-id-metadata-document): a client_id that is an
+// https URL names a public client whose metadata this server fetches
+// from that URL (see internal/cimd). The zero value is the default: on,
+// documents from any public host, none trusted.
+type ClientIDMetadataConfig struct {
+	// Disabled turns the feature off: URL client_ids are then unknown
+	// clients, and the metadata does not advertise it.
+	Disabled bool
+	// AllowedHosts, when set, are the only hosts a client_id URL may name
+	// (host names, IP literals, "*.example.com" for subdomains only).
+	AllowedHosts []string
+	// TrustedHosts are hosts whose clients the consent page shows as
+	// verified, in the AllowedHosts syntax. Default: none.
+	TrustedHosts []string
+	// PrivateHosts are host or host:port entries whose documents may be
+	// fetched from private and loopback addresses (tests, intranets).
+	PrivateHosts []string
+	// CacheMax is the longest a document is used before it is fetched
+	// again (0: 24h, at least 1m); Timeout bounds one fetch (0: 5s).
+	CacheMax time.Duration
+	Timeout  time.Duration
+}
+
+// Enabled reports whether URL client_ids are resolved by their documents.
+func (m *ClientIDMetadataConfig) Enabled() bool { return !m.Disabled }
 
 // GitHubConfig configures the upstream identity provider.
 type GitHubConfig struct {
@@ -96,6 +134,14 @@ func (c *Config) Defaults() {
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"mcp"}
 	}
+	if _, ok := c.ScopeDescriptions["mcp"]; !ok {
+		descs := maps.Clone(c.ScopeDescriptions)
+		if descs == nil {
+			descs = map[string]string{}
+		}
+		descs["mcp"] = defaultMCPScopeText
+		c.ScopeDescriptions = descs
+	}
 	if c.DefaultScope == "" {
 		c.DefaultScope = strings.Join(c.Scopes, " ")
 	}
@@ -115,6 +161,20 @@ func (c *Config) Defaults() {
 		c.GitHub.APIURL = "https://api.github.com"
 	}
 	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+}
+
+// defaultMCPScopeText is what the consent page says the mcp scope allows.
+const defaultMCPScopeText = "use the MCP servers behind this server as you, with your GitHub identity"
+
+// serverName is what the consent page calls this server.
+func (c *Config) serverName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	if u, err := url.Parse(c.Issuer); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return c.Issuer
 }
 
 // Validate reports the first configuration mistake, saying how to fix it.
@@ -151,7 +211,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("resource %q: %v", r, err)
 		}
 	}
-	return nil
+	return c.validateClientIDMetadata()
 }
 
 // CheckIssuer requires an absolute https URL with no path (http is allowed

@@ -35,6 +35,18 @@ func TestConfigValidate(t *testing.T) {
 		{"long code lifetime", func(c *Config) { c.CodeLifetime = time.Hour }, "at most 10 minutes"},
 		{"default scope outside scopes", func(c *Config) { c.DefaultScope = "admin" }, "default_scope"},
 		{"bad resource", func(c *Config) { c.Resources = []string{"https://x.test/#f"} }, "resource"},
+		{"bad allowed host", func(c *Config) { c.ClientIDMetadata.AllowedHosts = []string{"a b"} }, "client_id_metadata: allowed_hosts: invalid host"},
+		{"bad trusted host", func(c *Config) { c.ClientIDMetadata.TrustedHosts = []string{"https://x"} }, "client_id_metadata: trusted_hosts: invalid host"},
+		{"bad private host", func(c *Config) { c.ClientIDMetadata.PrivateHosts = []string{"x:0"} }, "client_id_metadata:"},
+		{"short cache_max", func(c *Config) { c.ClientIDMetadata.CacheMax = time.Second }, "client_id_metadata: cache_max"},
+		{"negative timeout", func(c *Config) { c.ClientIDMetadata.Timeout = -time.Second }, "client_id_metadata:"},
+		{"bad hosts when off", func(c *Config) {
+			c.ClientIDMetadata = ClientIDMetadataConfig{Disabled: true, AllowedHosts: []string{"a b"}}
+		}, ""},
+		{"documents allowed hosts", func(c *Config) {
+			c.ClientIDMetadata.AllowedHosts = []string{"*.example.com", "10.0.0.1"}
+			c.ClientIDMetadata.PrivateHosts = []string{"127.0.0.1:8443", "intranet.test"}
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,5 +179,16 @@ func TestAllowListOutageDecidesNothing_RT09(t *testing.T) {
 	al = newAllowList([]string{"alice"}, downResolver{}, slog.New(slog.DiscardHandler))
 	if ok, err := al.allows(t.Context(), User{ID: "7", Login: "mallory"}); ok || err != nil {
 		t.Fatalf("a user no entry names is denied without asking GitHub: %v, %v", ok, err)
+	}
+}
+
+// TestDefaultsKeepCallersScopeDescriptions: Defaults adds the mcp text to
+// a copy, never to the map the caller passed.
+func TestDefaultsKeepCallersScopeDescriptions(t *testing.T) {
+	mine := map[string]string{"read": "read"}
+	c := Config{ScopeDescriptions: mine}
+	c.Defaults()
+	if len(mine) != 1 || c.ScopeDescriptions["mcp"] != defaultMCPScopeText || c.ScopeDescriptions["read"] != "read" {
+		t.Errorf("caller's map %v, config's %v", mine, c.ScopeDescriptions)
 	}
 }

@@ -403,3 +403,47 @@ func TestConsentStoreOutage_RD03(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentNamesServerAndScopes: the consent page names the server the
+// user grants access to (the issuer's host, or the configured name) and
+// says in words what each requested scope allows (mcp has a default).
+func TestConsentNamesServerAndScopes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		mod        func(*harnessOptions)
+		server     string
+		scope      string
+		wantScopes []string
+	}{
+		{"defaults", nil, "auth.example.com", "", []string{"<code>mcp</code>: use the MCP servers"}},
+		{"named, described", func(o *harnessOptions) {
+			o.Config.Name = "Acme <MCP>"
+			o.Config.Scopes = []string{"mcp", "read"}
+			o.Config.ScopeDescriptions = map[string]string{"read": "read your repositories"}
+		}, "Acme &lt;MCP&gt;", "mcp read", []string{"<code>mcp</code>: use the MCP servers", "<code>read</code>: read your repositories"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []func(*harnessOptions)
+			if tt.mod != nil {
+				opts = append(opts, tt.mod)
+			}
+			h := newHarness(t, opts...)
+			c := h.newClient(authPublic)
+			a := newAuthRequest(c)
+			if tt.scope != "" {
+				a.Query.Set("scope", tt.scope)
+			}
+			page := h.newBrowser().openConsent(a).Page.Body
+			if !strings.Contains(page, `id="server-name">`+tt.server+`</strong>`) {
+				t.Errorf("the page does not name the server %q", tt.server)
+			}
+			for _, want := range tt.wantScopes {
+				if !strings.Contains(page, want) {
+					t.Errorf("the page lacks %q", want)
+				}
+			}
+		})
+	}
+}

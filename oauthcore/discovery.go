@@ -52,6 +52,11 @@ func (d *discoveryEndpoint) metadata() map[string]any {
 	if d.tokens.secret == nil {
 		m["jwks_uri"] = iss + pathJWKS
 	}
+	// draft-ietf-oauth-client-id-metadata-document §6: clients use a URL
+	// client_id only with a server that says it fetches them.
+	if d.cfg.ClientIDMetadata.Enabled() {
+		m["client_id_metadata_document_supported"] = true
+	}
 	return m
 }
 

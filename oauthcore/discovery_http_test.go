@@ -73,6 +73,7 @@ func TestDiscoveryMetadata_MD01_MD02_PK02(t *testing.T) {
 				"scopes_supported":                               []any{"mcp", "offline_access"},
 				"authorization_response_iss_parameter_supported": true,
 				"resource_indicators_supported":                  true,
+				"client_id_metadata_document_supported":          true,
 			}
 			if mode.secret == "" {
 				want["jwks_uri"] = asIssuer + "/jwks"

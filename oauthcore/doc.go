@@ -21,6 +21,7 @@
 //	authorize.go     /authorize and the consent page
 //	consent.go       /consent
 //	callback.go      /callback (GitHub's return) and the code
+//	clientlookup.go  the client a client_id names: the store, or its metadata document (internal/cimd)
 //	clientauth.go    client authentication at /token, /revoke, /introspect
 //	token.go         /token: authorization_code, the access token
 //	refresh.go       /token: refresh_token, rotation and reuse detection

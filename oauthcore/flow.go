@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // browserFlows carries an authorization request through the browser:
@@ -16,10 +18,13 @@ import (
 // built on it.
 type browserFlows struct {
 	*env
-	clients  ClientStore
+	clients  *clientResolver
 	flows    FlowStore
 	consents ConsentStore
 	upstream Upstream
+	// trusted are the hosts whose document clients the consent page shows
+	// as verified.
+	trusted *cimd.HostPatterns
 }
 
 // Cookie names; with an https issuer they carry the __Host- prefix, which
@@ -105,11 +110,12 @@ func (b *browserFlows) takeBound(ctx context.Context, key, secret string, bound 
 }
 
 // revalidate checks a carried request against the client as registered
-// now: a flow never outlives an RFC 7592 update or deletion (RU-08).
+// now: a flow never outlives an RFC 7592 update or deletion (RU-08), nor
+// a metadata document that dropped the redirect URI or went bad.
 func (b *browserFlows) revalidate(r *http.Request, req *Request) (*Client, error) {
-	c, err := b.clients.GetClient(r.Context(), req.ClientID)
+	c, err := b.clients.client(r, req.ClientID)
 	if err != nil {
-		return nil, storeErr(err, NewError(400, CodeInvalidClient, "the client no longer exists"))
+		return nil, clientPageErr(err, NewError(400, CodeInvalidClient, "the client no longer exists"))
 	}
 	if c.Version != req.ClientVersion || !matchRedirectURI(c.Metadata.RedirectURIs, req.RedirectURI) {
 		return nil, invalidRequest("the client's registration changed; start again")

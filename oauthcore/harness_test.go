@@ -21,7 +21,8 @@ package oauthcore_test
 // Store outages: newHarness(t, withFaults(&fs)), then fs.fail("Method").
 // Files: harness_test.go (server, clock, replies, assertions),
 // harness_browser_test.go (cookie jar, consent, GitHub, login),
-// harness_client_test.go (registration, token calls), faults_test.go.
+// harness_client_test.go (registration, token calls), faults_test.go,
+// harness_documents_test.go (a client metadata document server).
 //
 // Only oauthcore's exported API is used, so the tests survive changes to
 // the package's internals.
@@ -42,6 +43,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/memstore"
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
@@ -71,6 +73,9 @@ type harnessOptions struct {
 	// WrapStore, when set, puts a wrapper between the server and the
 	// memstore (e.g. one that fails on demand).
 	WrapStore func(oauthcore.Store) oauthcore.Store
+	// ClientIDMetadata adjusts the document resolver's configuration
+	// (Options.ClientIDMetadata); withDocuments sets it.
+	ClientIDMetadata func(*cimd.Config)
 	// FrozenClock stops the clock: it then moves only by Advance. By
 	// default it runs with real time, shifted by what Advance added.
 	FrozenClock bool
@@ -92,6 +97,7 @@ type harnessState struct {
 	// store is what the server was given (Store, or its wrapper).
 	store oauthcore.Store
 	cfg   oauthcore.Config // as given to NewServer (before defaults)
+	cimd  func(*cimd.Config)
 	clock *testClock
 	gh    *fakegithub.Server
 	log   *syncBuffer
@@ -119,7 +125,8 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		cfg.GitHub.AllowedUsers = []string{"alice", "4242"}
 	}
 	clk := &testClock{frozen: o.FrozenClock, base: time.Now()}
-	h := &harness{t: t, harnessState: &harnessState{Store: memstore.New(clk.Now), cfg: cfg, clock: clk, gh: gh, log: &syncBuffer{}}}
+	h := &harness{t: t, harnessState: &harnessState{Store: memstore.New(clk.Now), cfg: cfg, cimd: o.ClientIDMetadata,
+		clock: clk, gh: gh, log: &syncBuffer{}}}
 	h.store = h.Store
 	if o.WrapStore != nil {
 		h.store = o.WrapStore(h.Store)
@@ -137,7 +144,7 @@ func setDefault(s *string, v string) {
 func (h *harness) build(cfg oauthcore.Config) *oauthcore.Server {
 	h.t.Helper()
 	logger := slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := oauthcore.NewServer(cfg, h.store, oauthcore.Options{Now: h.clock.Now, Logger: logger})
+	s, err := oauthcore.NewServer(cfg, h.store, oauthcore.Options{Now: h.clock.Now, Logger: logger, ClientIDMetadata: h.cimd})
 	if err != nil {
 		h.t.Fatalf("NewServer: %v", err)
 	}

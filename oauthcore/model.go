@@ -95,13 +95,16 @@ type AuthCode struct {
 // token family that continues it, and the access tokens it produced (which
 // carry its ID). Revoking the grant ends all of them.
 type Grant struct {
-	ID        string    `json:"id"`
-	ClientID  string    `json:"client_id"`
-	User      User      `json:"user"`
-	Scope     string    `json:"scope"`
-	Resource  string    `json:"resource,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"` // end of the refresh family; every rotation moves it (sliding)
+	ID       string `json:"id"`
+	ClientID string `json:"client_id"`
+	User     User   `json:"user"`
+	Scope    string `json:"scope"`
+	Resource string `json:"resource,omitempty"`
+	// RedirectURI is where the grant's code went. A document client's
+	// refresh needs its document to list it still.
+	RedirectURI string    `json:"redirect_uri,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"` // end of the refresh family; every rotation moves it (sliding)
 	// RefreshHash is the hash of the current refresh token.
 	RefreshHash string `json:"refresh_hash"`
 	// PrevRefreshHash is the token it replaced, accepted again until

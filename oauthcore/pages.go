@@ -30,14 +30,22 @@ var pages = template.Must(template.New("layout").Parse(`<!doctype html>
 {{if .Consent}}{{template "consent" .Consent}}{{else}}{{template "error" .}}{{end}}
 </body></html>
 {{define "consent"}}<h1>Allow <span id="client-name">{{.ClientName}}</span> to use your account?</h1>
-<div class="card warn"><strong>Unverified application.</strong> This client registered itself with this server;
-its name is what it says about itself. Approve only if you started this sign-in.</div>
+{{if .Verified}}<div class="card" id="client-verified"><strong>Verified application.</strong> It is published by
+<code>{{.DocumentHost}}</code>, a site this server trusts.</div>
+{{else if .DocumentHost}}<div class="card warn"><strong>Unverified application.</strong> It is published by
+<code>{{.DocumentHost}}</code>; its name is what that site says about it. Approve only if you started this sign-in
+and trust that site.</div>
+{{else}}<div class="card warn"><strong>Unverified application.</strong> This client registered itself with this server;
+its name is what it says about itself. Approve only if you started this sign-in.</div>{{end}}
+<p>You are signing in to <strong id="server-name">{{.ServerName}}</strong>.</p>
 <div class="card"><dl>
 <dt>Application</dt><dd>{{.ClientName}} <span class="muted">(<code>{{.ClientID}}</code>)</span></dd>
+{{if .DocumentHost}}<dt>Published by</dt><dd id="client-host"><code>{{.DocumentHost}}</code></dd>{{end}}
 <dt>After you approve, you are sent to</dt><dd id="redirect-host"><code>{{.RedirectHost}}</code></dd>
 {{if .AppScheme}}<dd class="muted" id="app-scheme">This is an app on this device: the sign-in goes to whichever app handles <code>{{.AppScheme}}:</code> links here.</dd>{{end}}
 {{if .Loopback}}<dd class="muted" id="loopback-warning">This is a program on your own computer (a loopback address). Any program running on this computer could receive the sign-in.</dd>{{end}}
 <dt>Access requested</dt><dd id="scopes">{{range .Scopes}}<code>{{.}}</code> {{end}}</dd>
+{{if .ScopeTexts}}<dd class="muted" id="scope-descriptions">{{range .ScopeTexts}}<span><code>{{.Scope}}</code>: {{.Text}}</span><br>{{end}}</dd>{{end}}
 {{if .Resource}}<dt>For the server</dt><dd><code>{{.Resource}}</code></dd>{{end}}
 </dl><p class="muted">You will sign in with GitHub next. The application gets a token for this server, never your GitHub token.</p></div>
 <form method="post" action="/consent">
@@ -55,18 +63,29 @@ type pageData struct {
 }
 
 type consentView struct {
-	ClientName   string
-	ClientID     string
+	ClientName string
+	ClientID   string
+	// DocumentHost is the host[:port] of a document client's client_id:
+	// the site that vouches for it. Verified: it is a trusted host.
+	DocumentHost string
+	Verified     bool
 	RedirectHost string
 	// AppScheme names the private-use scheme when the redirect goes to a
 	// native app (RFC 8252 §7.1) rather than to a web address.
 	AppScheme string
 	Loopback  bool
 	Scopes    []string
-	Resource  string
-	FlowID    string
-	CSRF      string
+	// ScopeTexts say what the requested scopes allow (those described).
+	ScopeTexts []scopeText
+	// ServerName is what the user grants access to.
+	ServerName string
+	Resource   string
+	FlowID     string
+	CSRF       string
 }
+
+// scopeText is one scope and what it allows, in words.
+type scopeText struct{ Scope, Text string }
 
 // pageHeaders are set on every HTML page and on browser redirects: no
 // caching, no referrer, no framing (AZ-11, CD-04).

@@ -32,6 +32,11 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		if err != nil {
 			return nil, err
 		}
+		// SS-05: a document client's grant lasts while its (possibly
+		// refetched) document lists the redirect URI the code went to.
+		if isDocumentClient(c) && !matchRedirectURI(c.Metadata.RedirectURIs, g.RedirectURI) {
+			return nil, t.endGrant(r, g, "the client's metadata document no longer lists the redirect URI of this grant")
+		}
 		allowed, err := t.allow.allows(ctx, g.User)
 		if err != nil {
 			return nil, err // GitHub cannot say now: the grant stays
@@ -53,6 +58,33 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		return t.respond(g, next, scope)
 	}
 	return nil, unavailable(errors.New("refresh: too many concurrent rotations"))
+}
+
+// refreshWithoutClient answers a refresh whose client could not be
+// resolved. SS-05: a document client whose document is now unacceptable (it no
+// longer parses, its client_id changed, it asks for a secret, its host is
+// no longer allowed: Kind.Permanent) loses the grant: invalid_grant, and
+// the grant revoked. A document out of reach keeps it (503), as does
+// every other failure.
+func (t *tokenEndpoint) refreshWithoutClient(r *http.Request, p params, err error) error {
+	de := documentErr(err)
+	if de == nil || !de.Kind.Permanent() || p.get("refresh_token") == "" {
+		return err
+	}
+	g, gerr := t.grants.GrantByRefresh(r.Context(), HashSecret(p.get("refresh_token")))
+	if gerr != nil || g.ClientID != p.get("client_id") {
+		return err
+	}
+	return t.endGrant(r, g, "the client's metadata document is no longer acceptable: "+de.Reason)
+}
+
+// endGrant revokes g and refuses the refresh with desc.
+func (t *tokenEndpoint) endGrant(r *http.Request, g *Grant, desc string) error {
+	if err := t.grants.RevokeGrant(r.Context(), g.ID); err != nil {
+		return unavailable(err)
+	}
+	t.log.WarnContext(r.Context(), "grant revoked on refresh", "step", "token", "client_id", g.ClientID, "reason", desc)
+	return invalidGrant(desc)
 }
 
 // checkRefresh binds the token to its client and narrows scope and resource.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/bounded"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // Upstream is the identity provider users log in with (GitHub).
@@ -26,6 +27,10 @@ type Options struct {
 	Rand     io.Reader
 	Logger   *slog.Logger
 	Upstream Upstream
+	// ClientIDMetadata, when set, adjusts the Client ID Metadata Document
+	// resolver's configuration before it is built: a transport trusting a
+	// test CA, a name resolver, a dialer, a shared cache.
+	ClientIDMetadata func(*cimd.Config)
 }
 
 // Server is the authorization server: the endpoints, each holding only
@@ -37,8 +42,11 @@ type Server struct {
 	tokens   *Tokens
 	verifier *Verifier
 	allow    *allowList
-	routes   map[string]http.HandlerFunc
-	manage   http.HandlerFunc // /register/{client_id}
+	// clients finds clients, by their metadata documents too.
+	clients *clientResolver
+	trusted *cimd.HostPatterns
+	routes  map[string]http.HandlerFunc
+	manage  http.HandlerFunc // /register/{client_id}
 }
 
 // NewServer validates cfg (after applying defaults) and builds a server.
@@ -66,6 +74,13 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
 	}
 	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
+	var err error
+	if s.clients, err = newClientResolver(&e.cfg, store, e.now, e.log, opts.ClientIDMetadata); err != nil {
+		return nil, err
+	}
+	if s.trusted, err = cimd.ParseHostPatterns(cfg.ClientIDMetadata.TrustedHosts); err != nil {
+		return nil, clientIDMetadataErr(err)
+	}
 	s.tokens = &Tokens{issuer: cfg.Issuer, leeway: cfg.Leeway, now: e.now}
 	if len(cfg.JWTSecret) > 0 {
 		s.tokens.secret = cfg.JWTSecret
@@ -81,8 +96,11 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 // route builds every endpoint with the parts it uses and maps the paths.
 func (s *Server) route(upstream Upstream) {
 	e, st := s.env, s.store
-	auth := &clientAuthenticator{clients: st, now: e.now}
-	flows := &browserFlows{env: e, clients: st, flows: st, consents: st, upstream: upstream}
+	auth := &clientAuthenticator{clients: s.clients, now: e.now}
+	// Document clients are public, and only confidential clients may
+	// introspect: its client_id URLs are never fetched.
+	registered := &clientAuthenticator{clients: &clientResolver{cfg: &e.cfg, store: st}, now: e.now}
+	flows := &browserFlows{env: e, clients: s.clients, flows: st, consents: st, upstream: upstream, trusted: s.trusted}
 	disco := &discoveryEndpoint{env: e, tokens: s.tokens}
 	fa := &forwardAuth{env: e, verifier: s.verifier,
 		gates: bounded.Map{Max: maxForwardAuthGates}, queries: bounded.Map{Max: maxForwardAuthGates}}
@@ -101,7 +119,7 @@ func (s *Server) route(upstream Upstream) {
 			allow: s.allow}).serve,
 		pathRevoke: (&revokeEndpoint{env: e, auth: auth, tokens: s.tokens, grants: st,
 			revocations: st}).serve,
-		pathIntrospect: (&introspectEndpoint{env: e, auth: auth, tokens: s.tokens,
+		pathIntrospect: (&introspectEndpoint{env: e, auth: registered, tokens: s.tokens,
 			revoked: revocationCheck{st, st}}).serve,
 		pathVerify:         fa.serveVerify,
 		pathVerifyMetadata: fa.serveVerifyMetadata,

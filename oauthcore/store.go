@@ -3,6 +3,8 @@ package oauthcore
 import (
 	"context"
 	"time"
+
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 )
 
 // The store interfaces are small on purpose: each endpoint depends on the
@@ -122,4 +124,17 @@ type RevocationNotifier interface {
 // make it an atomic load.
 type NotifierHealth interface {
 	NotifierLive() bool
+}
+
+// DocumentStore is implemented by stores that keep fetched client
+// metadata documents for the server's resolver (internal/cimd), so that
+// every instance on the store agrees on a document and fetches it once
+// per lifetime between them. Keys are client_id URLs (a store may hash
+// them). GetDocument returns ErrNotFound when there is none or it has
+// expired (Entry.Expires); PutDocument replaces, and may drop an entry
+// that has already expired. Only validated documents are put, and the
+// resolver checks expiry and client_id on every read.
+type DocumentStore interface {
+	GetDocument(ctx context.Context, clientID string) (*cimd.Entry, error)
+	PutDocument(ctx context.Context, clientID string, e *cimd.Entry) error
 }

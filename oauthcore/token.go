@@ -42,6 +42,9 @@ func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := t.auth.authenticate(r, p)
 	if err != nil {
+		if p.get("grant_type") == grantRefresh {
+			err = t.refreshWithoutClient(r, p, err)
+		}
 		t.fail(w, r, "token", p.get("client_id"), err)
 		return
 	}
@@ -172,8 +175,8 @@ func (t *tokenEndpoint) newGrant(ctx context.Context, c *Client, ac *AuthCode, c
 	}
 	now := t.now()
 	g := &Grant{ID: grantIDForCode(codeHash), ClientID: c.ID, User: ac.User, Scope: ac.Request.Scope,
-		Resource: ac.Request.Resource, CreatedAt: now, LastUsed: now, ExpiresAt: now.Add(t.cfg.RefreshTokenLifetime),
-		RefreshHash: HashSecret(rt), Version: 1}
+		Resource: ac.Request.Resource, RedirectURI: ac.Request.RedirectURI, CreatedAt: now, LastUsed: now,
+		ExpiresAt: now.Add(t.cfg.RefreshTokenLifetime), RefreshHash: HashSecret(rt), Version: 1}
 	if err := t.grants.CreateGrant(ctx, g); err != nil {
 		if errors.Is(err, ErrConflict) {
 			// A replay of this code revoked the grant before it existed.

@@ -22,6 +22,7 @@
 //	Pflow:<flow hash>         Flow JSON          TTL: flow end
 //	Pjti:<jti>                "1"                TTL: access token end
 //	Pconsent:<hash>           "1"                TTL: consent end
+//	Pdoc:<client_id hash>     fetched client metadata document (cimd.Entry JSON)   TTL: its Expires
 //	Pkeys                     KeySet JSON        no TTL
 //	Prevocations              pub/sub channel: "grant:<id>" and "token:<jti>"
 //

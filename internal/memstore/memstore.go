@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/cimd"
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 )
 
@@ -29,6 +30,7 @@ type Store struct {
 	revokedGrants map[string]time.Time           // grant id -> end of its tombstone
 	revokedTokens map[string]time.Time           // jti -> end
 	consent       map[string]time.Time           // hash -> end
+	documents     map[string]*cimd.Entry         // client_id URL -> fetched document
 	keys          *oauthcore.KeySet
 }
 
@@ -41,7 +43,8 @@ func New(now func() time.Time) *Store {
 		clients: map[string]*oauthcore.Client{}, flows: map[string]*oauthcore.Flow{},
 		codes: map[string]*oauthcore.AuthCode{}, grants: map[string]*oauthcore.Grant{},
 		refresh: map[string]string{}, revokedGrants: map[string]time.Time{},
-		revokedTokens: map[string]time.Time{}, consent: map[string]time.Time{}}
+		revokedTokens: map[string]time.Time{}, consent: map[string]time.Time{},
+		documents: map[string]*cimd.Entry{}}
 }
 
 // unknownRevocationTTL is how long a revoked id that had no grant stays
@@ -89,7 +92,7 @@ func (s *Store) Dump() ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"clients": s.clients, "flows": s.flows, "codes": s.codes, "grants": s.grants,
 		"refresh": s.refresh, "revoked_grants": s.revokedGrants, "revoked_tokens": s.revokedTokens,
-		"consent": s.consent, "keys": s.keys,
+		"consent": s.consent, "keys": s.keys, "documents": s.documents,
 	})
 }
 

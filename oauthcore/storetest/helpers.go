@@ -81,7 +81,7 @@ var octocat = oauthcore.User{ID: "583231", Login: "octocat", Email: "octocat@exa
 func newGrant(t *testing.T, clientID string, expiresAt time.Time) *oauthcore.Grant {
 	now := time.Now()
 	return &oauthcore.Grant{ID: newSecret(t), ClientID: clientID, User: octocat, Scope: "mcp",
-		Resource: "https://mcp.example/mcp", CreatedAt: now, ExpiresAt: expiresAt,
+		Resource: "https://mcp.example/mcp", RedirectURI: "http://127.0.0.1:8765/callback", CreatedAt: now, ExpiresAt: expiresAt,
 		RefreshHash: newHash(t), Version: 1, LastUsed: now}
 }
 

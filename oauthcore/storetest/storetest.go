@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 		{"grant_rotation", testGrantRotation},
 		{"revoked_tokens", testRevokedTokens},
 		{"consent", testConsent},
+		{"documents", testDocuments},
 		{"keys", testKeys},
 		{"notifier", testNotifier},
 		{"secrets_hashed", testSecretsHashed},
