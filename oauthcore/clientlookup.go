@@ -80,10 +80,11 @@ func (cr *clientResolver) allowFetch(r *http.Request, id string) error {
 
 // documentClient is the public client a validated document describes.
 // Its scope is narrowed as a registration's is; logo_uri is left out, as
-// nothing the document points to is fetched or shown (SS-01).
+// nothing the document points to is fetched or shown (SS-01); the name is
+// cleaned of bidi and invisible characters as a registration's is.
 func (cr *clientResolver) documentClient(d *cimd.Document) *Client {
 	return &Client{ID: d.ClientID, Version: documentClientVersion, Metadata: Metadata{
-		RedirectURIs: slices.Clone(d.RedirectURIs), ClientName: d.ClientName,
+		RedirectURIs: slices.Clone(d.RedirectURIs), ClientName: cleanDisplayText(d.ClientName, maxClientName),
 		ClientURI: d.ClientURI, TOSURI: d.TOSURI, PolicyURI: d.PolicyURI,
 		Scope: cr.cfg.registeredScope(d.Scope), GrantTypes: slices.Clone(d.GrantTypes),
 		ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: AuthNone,
