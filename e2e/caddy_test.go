@@ -249,8 +249,9 @@ func (c *caddyProc) restart() {
 	}
 }
 
-// freePort picks a random free port below Linux's ephemeral range, so
-// that outgoing connections of parallel tests cannot take it meanwhile.
+// freePort leases a free port below Linux's ephemeral range for the
+// test's life (caddyproc.LeasePorts): outgoing connections cannot take it,
+// and no other test process hands it out meanwhile.
 func freePort(t *testing.T) int {
 	t.Helper()
 	ports, leases, err := caddyproc.LeasePorts(1)

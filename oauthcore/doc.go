@@ -34,7 +34,13 @@
 //	resource.go      RFC 8707 resources: canonical form, what is accepted
 //	redirecturi.go   redirect URIs and the loopback rule
 //	scope.go         scope narrowing
+//	pkce.go          PKCE (S256) challenges and verifiers
+//	secret.go        random secrets and their hashes at rest
+//	throttle.go      per-key fixed-window counters for the rate limits
 //	allowlist.go     the GitHub allow-list; github.go the GitHub upstream
+//	config.go        Config: the policy, its defaults and Validate
+//	model.go, claims.go  the stored records and the access-token claims
+//	store.go, announcer.go  the store interfaces; revocation announcements
 //
 // One token's path: authorize.go → flow.go → consent.go → flow.go →
 // callback.go → token.go → jwt.go, then at the resource gate.go →
