@@ -26,6 +26,7 @@ type tsSummary struct {
 	Whoami             whoami         `json:"whoami"`
 	WhoamiAfterRefresh whoami         `json:"whoamiAfterRefresh"`
 	Registrations      int            `json:"registrations"`
+	ClientID           string         `json:"clientId"`
 	Logins             int            `json:"logins"`
 	TokenRequests      map[string]int `json:"tokenRequests"`
 	MCPUnauthorized    int            `json:"mcpUnauthorized"`
@@ -50,19 +51,65 @@ type tsSummary struct {
 // made worthless, gets a 401 and refreshes with the rotating refresh token.
 func TestMCPTypeScriptSDK(t *testing.T) {
 	t.Parallel()
-	node := tsClientReady(t)
 	e, up := newMCPEnv(t, caddyConfig{}, "")
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	s := runTSClient(t, e, redirect, "")
+	checkTSFlow(t, e, up, s)
+	if s.Registrations != 1 {
+		t.Errorf("the SDK registered %d times; want once\n%s", s.Registrations, strings.Join(s.Requests, "\n"))
+	}
+}
 
+// TestMCPTypeScriptSDK_ClientMetadataURL_SS04: the official SDK client
+// configured with a client metadata URL sees
+// client_id_metadata_document_supported in the metadata, registers
+// nothing, and uses its document's URL as client_id for the whole flow:
+// consent, code, tools through the gate, and a refresh, which the server
+// serves from its cached copy of the document (one fetch in all).
+func TestMCPTypeScriptSDK_ClientMetadataURL_SS04(t *testing.T) {
+	t.Parallel()
+	ds := newDocServer(t)
+	e, up := newMCPEnv(t, caddyConfig{
+		Env:   []string{"SSL_CERT_FILE=" + ds.certPEM},
+		Extra: []string{"client_id_metadata {", "\tprivate_hosts " + ds.host, "}"},
+	}, "")
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	doc := ds.doc("/mcp-client.json")
+	doc["client_name"] = "MCP TypeScript SDK e2e (CIMD)"
+	doc["redirect_uris"] = []string{redirect}
+	doc["grant_types"] = []string{"authorization_code", "refresh_token"}
+	doc["token_endpoint_auth_method"] = "none"
+	ds.publish(t, "/mcp-client.json", doc)
+
+	s := runTSClient(t, e, redirect, ds.id("/mcp-client.json"))
+	checkTSFlow(t, e, up, s)
+	if s.Registrations != 0 || slices.ContainsFunc(s.Requests, func(r string) bool { return strings.Contains(r, "/register") }) {
+		t.Errorf("the SDK registered although it has a metadata URL\n%s", strings.Join(s.Requests, "\n"))
+	}
+	if s.ClientID != ds.id("/mcp-client.json") {
+		t.Errorf("the SDK used client_id %q; want its document URL %q", s.ClientID, ds.id("/mcp-client.json"))
+	}
+	if n := ds.count("/mcp-client.json"); n != 1 {
+		t.Errorf("the document was fetched %d times for one flow and a refresh; want 1 (cached)", n)
+	}
+}
+
+// runTSClient runs e2e/tsclient's client.mjs against e's gated MCP
+// server with the given loopback redirect URL (and client metadata URL,
+// when not empty) and returns its summary line.
+func runTSClient(t *testing.T, e *env, redirect, metadataURL string) tsSummary {
+	t.Helper()
+	node := tsClientReady(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "client.mjs")
 	cmd.Dir = tsClientDir
 	cmd.WaitDelay = 5 * time.Second
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
 	cmd.Env = append(os.Environ(),
 		"MCP_URL="+e.mcpURL("/github/mcp"),
 		"ISSUER="+e.issuer,
 		"REDIRECT_URL="+redirect,
+		"CLIENT_METADATA_URL="+metadataURL,
 		"TIMEOUT_MS=90000",
 	)
 	// Trust Caddy's internal CA, which `tls internal` made at startup.
@@ -103,10 +150,17 @@ func TestMCPTypeScriptSDK(t *testing.T) {
 	if s.Step != "summary" {
 		t.Fatalf("client.mjs printed no summary\nstdout:\n%s\nstderr:\n%s", stdout.String(), tail(stderr.String(), 16<<10))
 	}
-	t.Logf("summary: tools %v, whoami %+v, %d registration(s), %d login(s), token requests %v, %d 401(s) from the gate, refreshed %v, rotated %v",
-		s.Tools, s.Whoami, s.Registrations, s.Logins, s.TokenRequests, s.MCPUnauthorized, s.Refreshed, s.Rotated)
-	dump := func() string { return strings.Join(s.Requests, "\n") }
+	t.Logf("summary: client %s, tools %v, whoami %+v, %d registration(s), %d login(s), token requests %v, %d 401(s) from the gate, refreshed %v, rotated %v",
+		s.ClientID, s.Tools, s.Whoami, s.Registrations, s.Logins, s.TokenRequests, s.MCPUnauthorized, s.Refreshed, s.Rotated)
+	return s
+}
 
+// checkTSFlow checks what every run of the SDK client must show: tools
+// and the user through the gate, one login, the code redirect, a refresh
+// that rotated, two 401s, and no Authorization header upstream.
+func checkTSFlow(t *testing.T, e *env, up *mcpUpstream, s tsSummary) {
+	t.Helper()
+	dump := func() string { return strings.Join(s.Requests, "\n") }
 	if !slices.Contains(s.Tools, "whoami") {
 		t.Errorf("tools/list gave %v; want whoami among them", s.Tools)
 	}
@@ -115,9 +169,6 @@ func TestMCPTypeScriptSDK(t *testing.T) {
 	}
 	if s.WhoamiAfterRefresh.UserID != "1001" || s.WhoamiAfterRefresh.UserName != "alice" || s.WhoamiAfterRefresh.Authorization != "" {
 		t.Errorf("after the refresh the upstream saw %+v; want alice (1001) and no Authorization", s.WhoamiAfterRefresh)
-	}
-	if s.Registrations != 1 {
-		t.Errorf("the SDK registered %d times; want once\n%s", s.Registrations, dump())
 	}
 	if s.Logins != 1 {
 		t.Errorf("the browser logged in %d times; want exactly once (the refresh must spare a second)\n%s", s.Logins, dump())

@@ -12,7 +12,8 @@
 // Environment: MCP_URL (the gated MCP endpoint), ISSUER (the
 // authorization server), REDIRECT_URL (the loopback redirect URI; nothing
 // listens there, the browser leg stops at that redirect), TIMEOUT_MS (the
-// whole run), and for the test CA either NODE_EXTRA_CA_CERTS or
+// whole run), CLIENT_METADATA_URL (optional: the client's metadata
+// document URL, used as its client_id instead of registering), and for the test CA either NODE_EXTRA_CA_CERTS or
 // NODE_TLS_REJECT_UNAUTHORIZED=0. Progress goes to stderr; stdout gets
 // one JSON line per step, the last one the summary.
 
@@ -25,6 +26,10 @@ const MCP_URL = need('MCP_URL');
 const ISSUER = need('ISSUER');
 const REDIRECT_URL = process.env.REDIRECT_URL || 'http://127.0.0.1:53683/callback';
 const TIMEOUT_MS = Number(process.env.TIMEOUT_MS || 60000);
+// CLIENT_METADATA_URL, when set, is the client's Client ID Metadata
+// Document: the SDK then uses it as its client_id instead of registering,
+// as it does when the server advertises client_id_metadata_document_supported.
+const CLIENT_METADATA_URL = process.env.CLIENT_METADATA_URL || undefined;
 
 function need(name) {
     const v = process.env[name];
@@ -216,6 +221,10 @@ class MemoryProvider {
         return REDIRECT_URL;
     }
 
+    get clientMetadataUrl() {
+        return CLIENT_METADATA_URL;
+    }
+
     get clientMetadata() {
         return {
             client_name: 'MCP TypeScript SDK e2e',
@@ -336,6 +345,7 @@ async function main() {
         whoamiAfterRefresh,
         callback,
         registrations: stats.registrations,
+        clientId: provider._client?.client_id ?? null,
         logins: provider.logins,
         tokenRequests: stats.tokenRequests,
         mcpUnauthorized: stats.mcpUnauthorized,
