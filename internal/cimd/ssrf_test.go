@@ -1,6 +1,7 @@
 package cimd
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,42 @@ func TestDialerControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// TestRedirectToInside: a document server that answers with a redirect to
+// the metadata service, a mapped private address or loopback (as a
+// literal or as a name resolving there) gets its redirect refused as a
+// fetch error; the target is neither resolved nor dialled, because no
+// redirect is followed.
+func TestRedirectToInside(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{
+		"https://169.254.169.254/latest/meta-data/",
+		"https://[::ffff:10.0.0.1]/c",
+		"https://127.0.0.1/c",
+		"https://inside.test/c",
+	} {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			srv := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target, http.StatusFound)
+			})
+			dialer := &recordingDialer{loopback: true}
+			dns := dnsOf(map[string]string{"app.example.com": "127.0.0.1", "inside.test": "10.0.0.1"})
+			res, _ := testResolver(t, srv, func(c *Config) { c.Dial, c.DNS = dialer.Dial, dns })
+			e := wantKind(t, mustFail(res.Lookup(t.Context(), srv.id("app.example.com", "/c"))), KindFetch)
+			if !strings.Contains(e.Reason, "302") {
+				t.Errorf("reason %q does not name the redirect", e.Reason)
+			}
+			if calls := dialer.calls(); len(calls) != 1 || calls[0] != "127.0.0.1:"+srv.port {
+				t.Errorf("dialled %v; want only the document server", calls)
+			}
+			if q := dns.questions(); len(q) != 1 || q[0] != "app.example.com" {
+				t.Errorf("resolved %v; want only the document's host", q)
+			}
+			if n := srv.hits.Load(); n != 1 {
+				t.Errorf("the document server saw %d requests, want 1", n)
+			}
+		})
+	}
 }
