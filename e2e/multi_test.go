@@ -46,7 +46,13 @@ func startPair(t *testing.T, extra []string, nodes ...*redistest.Server) *pair {
 // storage line included).
 func startPairWith(t *testing.T, options ...string) *pair {
 	t.Helper()
-	cfg := caddyConfig{Extra: options}
+	return startPairConfig(t, caddyConfig{Extra: options})
+}
+
+// startPairConfig is startPair with the whole configuration of both
+// instances given (b's site and issuer are set here).
+func startPairConfig(t *testing.T, cfg caddyConfig) *pair {
+	t.Helper()
 	a, up := newMCPEnv(t, cfg, "")
 	p := &pair{a: a, up: up, resource: a.mcpURL("/github/mcp")}
 	cfgB := cfg
