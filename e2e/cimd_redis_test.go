@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"runtime"
 	"testing"
 	"time"
 
@@ -75,6 +76,42 @@ func TestDocumentClientTwoInstances_SS05(t *testing.T) {
 	for _, e := range []*env{a, b} {
 		waitRefused(t, e, p.resource, dropTok.Access, "the revoked document client's access token at "+e.issuer)
 		e.callWhoami(t, p.resource, keepTok.Access, "the other document client at "+e.issuer)
+	}
+
+	// Both instances miss a new document at once: the document server
+	// holds its answer until the first fetch has arrived and both
+	// authorization requests are out; one instance fetches, the other
+	// waits for its copy in Redis (or finds it there), never fetching.
+	hold := make(chan struct{})
+	burst := ds.publish(t, "/burst.json", ds.doc("/burst.json"))
+	ds.mu.Lock()
+	d := ds.docs["/burst.json"]
+	d.hold = hold
+	ds.docs["/burst.json"] = d
+	ds.mu.Unlock()
+	type page struct {
+		r   *response
+		err error
+	}
+	pages := make(chan page, 2)
+	for _, e := range []*env{a, b} {
+		req, err := http.NewRequest(http.MethodGet, e.url(newAuthReq(burst).path()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { r, err := e.try(e.api, req); pages <- page{r, err} }()
+	}
+	for ds.count("/burst.json") == 0 {
+		runtime.Gosched()
+	}
+	close(hold)
+	for range 2 {
+		if p := <-pages; p.err != nil || p.r.Status != http.StatusOK {
+			t.Errorf("authorize during a concurrent miss: %v %v", p.err, p.r)
+		}
+	}
+	if n := ds.count("/burst.json"); n != 1 {
+		t.Errorf("two instances missing at once fetched the document %d times, want 1", n)
 	}
 }
 

@@ -32,6 +32,7 @@ type docAnswer struct {
 	header http.Header
 	body   string
 	block  bool
+	hold   chan struct{} // when set, the answer waits until it is closed
 }
 
 func newDocServer(t *testing.T) *docServer {
@@ -49,6 +50,8 @@ func newDocServer(t *testing.T) *docServer {
 		case a.block:
 			<-r.Context().Done()
 			return
+		case a.hold != nil:
+			<-a.hold
 		}
 		for k, v := range a.header {
 			w.Header()[k] = v

@@ -198,6 +198,17 @@ func (sd *storeDocuments) Put(ctx context.Context, clientID string, e *cimd.Entr
 	return sd.store.PutDocument(ctx, clientID, e)
 }
 
+// sharedDocuments is storeDocuments on a store that elects one fetcher
+// among the instances sharing it.
+type sharedDocuments struct {
+	*storeDocuments
+	claimer DocumentFetchClaimer
+}
+
+func (sd sharedDocuments) ClaimFetch(ctx context.Context, clientID string, ttl time.Duration) (func(), bool, error) {
+	return sd.claimer.ClaimDocumentFetch(ctx, clientID, ttl)
+}
+
 // newClientResolver builds the client lookup for NewServer, without
 // documents when the feature is off. Documents are cached in the store
 // when it keeps them, else in memory; hook (Options.ClientIDMetadata) may
@@ -210,7 +221,11 @@ func newClientResolver(c *Config, store Store, now func() time.Time, log *slog.L
 	rc := c.documentResolverConfig()
 	rc.Now, rc.Log, rc.Cache = now, log, &cimd.MemoryCache{Now: now}
 	if ds, ok := store.(DocumentStore); ok {
-		rc.Cache = &storeDocuments{store: ds, memory: &cimd.MemoryCache{Now: now}, now: now}
+		sd := &storeDocuments{store: ds, memory: &cimd.MemoryCache{Now: now}, now: now}
+		rc.Cache = sd
+		if cl, ok := store.(DocumentFetchClaimer); ok {
+			rc.Cache = sharedDocuments{sd, cl}
+		}
 	}
 	if hook != nil {
 		hook(&rc)

@@ -138,3 +138,12 @@ type DocumentStore interface {
 	GetDocument(ctx context.Context, clientID string) (*cimd.Entry, error)
 	PutDocument(ctx context.Context, clientID string, e *cimd.Entry) error
 }
+
+// DocumentFetchClaimer is implemented by a DocumentStore that several
+// instances share (Redis): ClaimDocumentFetch elects the one that fetches
+// a document none holds, so that it is fetched once per lifetime between
+// them (cimd.FetchClaimer). The claim lapses after ttl, or when release
+// is called; release ends only the caller's own claim.
+type DocumentFetchClaimer interface {
+	ClaimDocumentFetch(ctx context.Context, clientID string, ttl time.Duration) (release func(), won bool, err error)
+}

@@ -96,6 +96,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `)
 
+// releaseFetch: KEYS fetch claim; ARGV token. Deletes the claim only while
+// it is still the caller's (it may have lapsed and been won by another).
+var releaseFetch = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`)
+
 // createGrant: KEYS grant, family, tombstone; ARGV json, end, now, ttl,
 // refresh hash. Refuses a revoked or existing id.
 var createGrant = script(`

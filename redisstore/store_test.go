@@ -145,3 +145,46 @@ func TestNoExpiryRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentFetchClaim: one of the instances sharing a Redis wins the
+// fetch of a document; the others lose until the winner releases, a
+// claim lives no longer than its TTL, and a release after the claim
+// lapsed leaves the next winner's claim alone.
+func TestDocumentFetchClaim(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := newClient(t, srv.Addr)
+	prefix := nextPrefix()
+	a, b := newStore(t, rdb, Options{Prefix: prefix}), newStore(t, rdb, Options{Prefix: prefix})
+	ctx := t.Context()
+	const id = "https://app.example.com/client.json"
+	claim := func(s *Store, ttl time.Duration) (func(), bool) {
+		t.Helper()
+		release, won, err := s.ClaimDocumentFetch(ctx, id, ttl)
+		must(t, err)
+		return release, won
+	}
+	releaseA, won := claim(a, time.Minute)
+	if !won {
+		t.Fatal("the first claim lost")
+	}
+	if _, won := claim(b, time.Minute); won {
+		t.Fatal("a second instance won a held claim")
+	}
+	if d, err := rdb.PTTL(ctx, a.docFetchKey(oauthcore.HashSecret(id))).Result(); err != nil || d <= 0 || d > time.Minute {
+		t.Fatalf("claim TTL %v (%v), want at most 1m", d, err)
+	}
+	releaseA()
+	releaseB, won := claim(b, time.Minute)
+	if !won {
+		t.Fatal("the claim was not free after its release")
+	}
+	releaseA() // A's claim is long gone: B's must stay
+	if _, won := claim(a, time.Minute); won {
+		t.Fatal("a stale release deleted another instance's claim")
+	}
+	releaseB()
+	if _, won := claim(a, time.Minute); !won {
+		t.Fatal("the claim was not free after the second release")
+	}
+}

@@ -32,6 +32,18 @@ type Cache interface {
 	Put(ctx context.Context, clientID string, e *Entry) error
 }
 
+// FetchClaimer is a Cache shared by several instances that elects one of
+// them to fetch a document none of them holds, so that a document is
+// fetched once per lifetime between them even when they miss at the same
+// moment. ClaimFetch reports whether the caller won the claim on
+// clientID, which lapses after ttl unless release (called once the
+// winner's fetch is over and its entry, if any, put) ends it sooner. A
+// caller that lost waits for the winner's entry, claiming again while it
+// waits so that it fetches itself should the winner fail or vanish.
+type FetchClaimer interface {
+	ClaimFetch(ctx context.Context, clientID string, ttl time.Duration) (release func(), won bool, err error)
+}
+
 // DefaultCacheEntries is MemoryCache's bound when Max is zero.
 const DefaultCacheEntries = 1024
 

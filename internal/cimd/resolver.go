@@ -176,7 +176,7 @@ func (r *Resolver) Lookup(ctx context.Context, clientID string) (*Document, erro
 	} else if e != nil && e.Document != nil && e.Document.ClientID == clientID && r.cfg.Now().Before(e.Expires) {
 		return e.Document, nil
 	}
-	return r.fetchShared(ctx, clientID, p.host)
+	return r.fetchShared(ctx, clientID, p.host, false)
 }
 
 // Refetch fetches clientID's document even when a fresh one is cached,
@@ -190,14 +190,15 @@ func (r *Resolver) Refetch(ctx context.Context, clientID string) (*Document, err
 	if err := r.checkHost(p.host); err != nil {
 		return nil, err
 	}
-	return r.fetchShared(ctx, clientID, p.host)
+	return r.fetchShared(ctx, clientID, p.host, true)
 }
 
 // fetchShared joins the fetch of clientID in flight or starts one. The
 // fetch runs detached from ctx, under its own timeout, so that a caller
 // who gives up does not fail the others; each caller waits at most until
-// its own ctx ends.
-func (r *Resolver) fetchShared(ctx context.Context, clientID, host string) (*Document, error) {
+// its own ctx ends. When force is set, a copy another instance put before
+// this call is not taken for the fetch (Refetch).
+func (r *Resolver) fetchShared(ctx context.Context, clientID, host string, force bool) (*Document, error) {
 	r.mu.Lock()
 	c, ok := r.inflight[clientID]
 	if !ok {
@@ -207,7 +208,7 @@ func (r *Resolver) fetchShared(ctx context.Context, clientID, host string) (*Doc
 		}
 		c = &call{done: make(chan struct{})}
 		r.inflight[clientID] = c
-		go r.run(context.WithoutCancel(ctx), c, clientID, host)
+		go r.run(context.WithoutCancel(ctx), c, clientID, host, force)
 	}
 	r.mu.Unlock()
 	select {
@@ -221,18 +222,72 @@ func (r *Resolver) fetchShared(ctx context.Context, clientID, host string) (*Doc
 	}
 }
 
-func (r *Resolver) run(ctx context.Context, c *call, clientID, host string) {
-	c.entry, c.err = r.fetch(ctx, clientID)
-	r.hosts.release(host, r.cfg.Now(), c.err != nil)
-	if c.err == nil {
-		ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-		defer cancel()
-		if err := r.cfg.Cache.Put(ctx, clientID, c.entry); err != nil {
-			r.cfg.Log.Warn("client metadata cache put failed", "client_id", clientID, "error", err)
+func (r *Resolver) run(ctx context.Context, c *call, clientID, host string, force bool) {
+	var after time.Time // a peer's entry is taken when fetched after this
+	if force {
+		after = r.cfg.Now()
+	}
+	release, peer := r.claim(ctx, clientID, after)
+	if peer != nil {
+		c.entry = peer
+		r.hosts.release(host, r.cfg.Now(), false)
+	} else {
+		c.entry, c.err = r.fetch(ctx, clientID)
+		r.hosts.release(host, r.cfg.Now(), c.err != nil)
+		if c.err == nil {
+			ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+			if err := r.cfg.Cache.Put(ctx, clientID, c.entry); err != nil {
+				r.cfg.Log.Warn("client metadata cache put failed", "client_id", clientID, "error", err)
+			}
+			cancel()
 		}
+		release()
 	}
 	r.mu.Lock()
 	delete(r.inflight, clientID)
 	r.mu.Unlock()
 	close(c.done)
+}
+
+// claimPoll is how often a resolver that lost the fetch claim looks for
+// the winner's entry.
+const claimPoll = 25 * time.Millisecond
+
+// claim elects this resolver to fetch clientID when the cache is shared
+// (FetchClaimer). It returns the release to call after the fetch, or the
+// entry another instance fetched meanwhile (then nothing is fetched
+// here; with after set, only an entry fetched after it counts). Waiting is bounded by the fetch timeout; a claim that cannot be
+// made (the store failing) lets this resolver fetch, as it would alone.
+func (r *Resolver) claim(ctx context.Context, clientID string, after time.Time) (release func(), peer *Entry) {
+	nothing := func() {}
+	cl, ok := r.cfg.Cache.(FetchClaimer)
+	if !ok {
+		return nothing, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	tick := time.NewTicker(claimPoll)
+	defer tick.Stop()
+	for {
+		release, won, err := cl.ClaimFetch(ctx, clientID, r.cfg.Timeout+time.Second)
+		if err != nil {
+			r.cfg.Log.Warn("client metadata fetch claim failed", "client_id", clientID, "error", err)
+			return nothing, nil
+		}
+		if won {
+			return release, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nothing, nil
+		case <-tick.C:
+		}
+		// The winner puts its entry before it releases the claim, so
+		// the entry is looked for before claiming again.
+		e, err := r.cfg.Cache.Get(ctx, clientID)
+		if err == nil && e != nil && e.Document != nil && e.Document.ClientID == clientID &&
+			e.Fetched.After(after) && r.cfg.Now().Before(e.Expires) {
+			return nothing, e
+		}
+	}
 }
