@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +27,9 @@ type Options struct {
 
 // Store is an oauthcore.Store kept in one bbolt file.
 type Store struct {
-	db  *bolt.DB
-	now func() time.Time
+	db     *bolt.DB
+	now    func() time.Time
+	writes committer
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -81,7 +83,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
 	}
-	s := &Store{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{db: db, now: opts.Now, writes: committer{db: db}, stop: make(chan struct{}), done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -112,8 +114,10 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// view and update run fn in a transaction. The store's sentinel errors pass
-// through untouched; anything else is an outage and gets a prefix.
+// view and update run fn in a transaction; update's is shared with the
+// concurrent writes (committer), so fn must be safe to retry. The store's
+// sentinel errors pass through untouched; anything else is an outage and
+// gets a prefix.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -125,7 +129,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return wrap(s.db.Update(fn))
+	return wrap(s.writes.update(fn))
 }
 
 func wrap(err error) error {
@@ -143,7 +147,12 @@ func (s *Store) expired(t time.Time) bool {
 
 // getJSON decodes the value under key into v and reports whether it existed.
 // json.Unmarshal copies, so v stays valid after the transaction.
+// getJSON decodes key's record into v, which is zeroed first: update
+// functions are rerun when their group rolls back (committer), and a
+// record decoded over the previous run's would keep fields the record
+// omits (a used flag set by the run that was rolled back).
 func getJSON(b *bolt.Bucket, key string, v any) (bool, error) {
+	reflect.ValueOf(v).Elem().SetZero()
 	raw := b.Get([]byte(key))
 	if raw == nil {
 		return false, nil
