@@ -119,6 +119,7 @@ type App struct {
 	// Default: bolt, one file in Caddy's data directory.
 	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=mcp_oauth.storage inline_key=module"`
 
+	ctx     caddy.Context
 	server  *oauthcore.Server
 	storage StoreProvider
 	cfg     oauthcore.Config
@@ -187,7 +188,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 
 // Provision resolves placeholders, opens the storage and builds the server.
 func (a *App) Provision(ctx caddy.Context) error {
-	a.logger = ctx.Logger()
+	a.ctx, a.logger = ctx, ctx.Logger()
 	cfg, err := a.config()
 	if err != nil {
 		return err
@@ -225,8 +226,10 @@ func (a *App) Validate() error {
 	return nil
 }
 
-// Start begins the periodic key sync and rotation.
+// Start learns the resource space from the sites (every app is
+// provisioned by now) and begins the periodic key sync and rotation.
 func (a *App) Start() error {
+	a.learnResourceSpace()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	go a.maintain(ctx)

@@ -22,6 +22,7 @@ func (a *App) config() (oauthcore.Config, error) {
 		Scopes:         splitList(repl, a.Scopes),
 		DefaultScope:   s(a.DefaultScope),
 		Resources:      splitList(repl, a.Resources),
+		ResourceSpace:  &oauthcore.ResourceSpace{},
 		PrivateSchemes: splitList(repl, a.RedirectSchemes),
 		GitHub: oauthcore.GitHubConfig{
 			ClientID:     s(a.GitHub.ClientID),

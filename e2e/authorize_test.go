@@ -136,7 +136,7 @@ func wantPageHeaders(t *testing.T, what string, r *response) {
 // repeated parameters and state handling.
 func TestAuthorizeRequestParameters_AZ07_AZ08_AZ09(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, caddyConfig{})
+	e := newEnv(t, caddyConfig{SiteExtra: gatesFor("mcp.test", "other.test")})
 	c := e.newClient(basic)
 	b := e.newBrowser()
 

@@ -268,3 +268,16 @@ func tail(s string, n int) string {
 	}
 	return "...\n" + s[len(s)-n:]
 }
+
+// gatesFor is SiteExtra lines that put a gate for https://<host>/mcp on
+// the issuer's site, one per host: with resources unset, tokens are
+// issued only for hosts a gate of the config protects, and tests that
+// name made-up MCP hosts need those hosts in the config.
+func gatesFor(hosts ...string) []string {
+	var lines []string
+	for i, h := range hosts {
+		lines = append(lines, fmt.Sprintf("route /__gate%d/* {", i),
+			"\tmcp_oauth_verify {", "\t\tresource https://"+h+"/mcp", "\t}", "\trespond 204", "}")
+	}
+	return lines
+}

@@ -128,7 +128,7 @@ func TestCodeBoundToClient_AC05(t *testing.T) {
 // is invalid_target and does not burn the code.
 func TestInvalidTargetKeepsCode_AC06(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, caddyConfig{})
+	e := newEnv(t, caddyConfig{SiteExtra: gatesFor("mcp.test", "other.test")})
 	c := e.newClient(basic)
 	f := e.newBrowser().login(c, func(a *authReq) { a.Query.Set("resource", "https://mcp.test/mcp") })
 	for _, res := range []string{"https://other.test/mcp", "https://mcp.test/mcp-other", "https://mcp.test/mcp#x", "mcp"} {

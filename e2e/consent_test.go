@@ -58,7 +58,7 @@ func TestConsentBeforeGitHub_CD01(t *testing.T) {
 // and what is asked; loopback-only clients get an extra warning.
 func TestConsentContent_CD02_RU10(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, caddyConfig{})
+	e := newEnv(t, caddyConfig{SiteExtra: gatesFor("mcp.test")})
 	m := clientMeta(public, "https://evil.test/cb")
 	m["client_name"] = "Claude\u202Eevil\u200b\u2066x\u0007"
 	c := e.registerMeta(m)

@@ -16,10 +16,12 @@ import (
 // headers; a token for another host gets a 401 naming the forwarded URL's
 // metadata (without the query), which answers with that resource; a
 // token issued without a resource still passes; without the forwarded
-// headers nothing changed.
+// headers nothing changed. (Traefik's routes are not in Caddy's config,
+// so this deployment names its MCP hosts to the authorization server: the
+// test gives them gates, as `resources` would.)
 func TestInteropForwardAuthNoResource(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, caddyConfig{})
+	e := newEnv(t, caddyConfig{SiteExtra: gatesFor("mcp.example.test", "other.example.test")})
 	c := e.newClient(basic)
 	tok := e.gateToken(c, "https://mcp.example.test/github", "")
 	other := e.gateToken(c, "https://other.example.test/github", "")
@@ -91,14 +93,14 @@ func TestInteropForwardAuthCaddyNoResource(t *testing.T) {
 	})
 	c := e.newClient(basic)
 	tok := e.gateToken(c, e.mcpURL("/github/mcp"), "")
-	other := e.gateToken(c, "https://other.example.test/github/mcp", "")
+	other := e.gateToken(c, e.issuer+"/github/mcp", "") // the same path on another origin
 
 	r := e.mcpPost("/github/mcp", "")
 	want := `Bearer resource_metadata="` + e.issuer + "/verify/metadata?resource=" + url.QueryEscape(e.mcpURL("/github/mcp")) + `"`
 	if got := wantChallenge(t, "no token", r, http.StatusUnauthorized); !strings.HasPrefix(got, want) {
 		t.Errorf("no token: WWW-Authenticate %q, want it to start with %q", got, want)
 	}
-	wantStatus(t, "token for another host", e.mcpPost("/github/mcp", other.Access), http.StatusUnauthorized, "invalid_token")
+	wantStatus(t, "token for another origin", e.mcpPost("/github/mcp", other.Access), http.StatusUnauthorized, "invalid_token")
 	wantUntouched(t, "refused requests", up, 0)
 
 	ok := e.mcpPost("/github/mcp", tok.Access, "X-Test-Tag", "nores")

@@ -171,7 +171,7 @@ func TestSecretTransports_Interop(t *testing.T) {
 // segments or an encoded slash is invalid_target; aud is the canonical form.
 func TestCanonicalResources_Interop(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, caddyConfig{})
+	e := newEnv(t, caddyConfig{SiteExtra: gatesFor("mcp.test")})
 	c := e.newClient(public)
 	b := e.newBrowser()
 	b.approveOnce(c)

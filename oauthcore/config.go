@@ -50,8 +50,14 @@ type Config struct {
 	// grants access to; empty: the issuer's host.
 	Name string
 	// Resources, when set, are the only RFC 8707 resources tokens may be
-	// issued for. Empty: any absolute https (or loopback http) URL.
+	// issued for. Empty: any absolute https (or loopback http) URL on a
+	// host of ResourceSpace, or on the issuer's host.
 	Resources []string
+	// ResourceSpace, when Resources is empty, bounds the resources tokens
+	// may be issued for to the hosts it holds (and the issuer's); nil, or
+	// never Set, admits any host. The Caddy module sets it from the sites
+	// its gates protect.
+	ResourceSpace *ResourceSpace
 
 	// PrivateSchemes, when set, restricts private-use redirect-URI schemes
 	// (RFC 8252 §7.1, reverse-DNS ones too) to those listed. Empty: any

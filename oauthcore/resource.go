@@ -131,12 +131,22 @@ func (c *Config) resolveResource(values []string) (string, error) {
 	if res != "" && len(c.Resources) > 0 && !c.knownResource(res) {
 		return "", errors.New("resource is not served by this authorization server")
 	}
+	if res != "" && len(c.Resources) == 0 && !c.ResourceSpace.allows(res) && !c.sameHostAsIssuer(res) {
+		return "", errors.New("resource is on a host that no gate of this authorization server protects")
+	}
 	if res == "" && len(c.Resources) == 1 {
 		// RS-02: clients that omit resource (MCP 2025-03-26 style) get the
 		// one protected resource as audience when there is just one.
 		return CanonicalResource(c.Resources[0])
 	}
 	return res, nil
+}
+
+// sameHostAsIssuer reports whether res is on the issuer's host.
+func (c *Config) sameHostAsIssuer(res string) bool {
+	ru, err1 := url.Parse(res)
+	iu, err2 := url.Parse(c.Issuer)
+	return err1 == nil && err2 == nil && strings.EqualFold(ru.Hostname(), iu.Hostname())
 }
 
 // knownResource reports whether res is one of the configured resources.

@@ -1,6 +1,9 @@
 package oauthcore
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestResolveResource(t *testing.T) {
 	one := &Config{Resources: []string{"https://mcp.example.com/github"}}
@@ -40,5 +43,46 @@ func TestResolveResource(t *testing.T) {
 				t.Fatalf("resolveResource(%q) = %q, %v", tt.in, got, err)
 			}
 		})
+	}
+}
+
+// TestResourceSpace: with no resources listed, tokens are issued only for
+// hosts the space holds and the issuer's, whatever the port or scheme; an
+// unset space admits every host.
+func TestResourceSpace(t *testing.T) {
+	t.Parallel()
+	space := &ResourceSpace{}
+	c := &Config{Issuer: "https://auth.example.com", ResourceSpace: space}
+	if _, err := c.resolveResource([]string{"https://evil.example/mcp"}); err != nil {
+		t.Fatalf("a space never set refused: %v", err)
+	}
+	space.Set([]string{"mcp.example.com", "*.tools.example.com", "[::1]", "127.0.0.1"})
+	for res, ok := range map[string]bool{
+		"https://mcp.example.com/github/mcp":    true,
+		"https://MCP.example.com:8443/mcp":      true,
+		"https://a.tools.example.com/mcp":       true,
+		"https://tools.example.com/mcp":         false, // the apex is not a subdomain
+		"https://auth.example.com/mcp":          true,  // the issuer's host
+		"http://127.0.0.1:9000/mcp":             true,
+		"http://[::1]:9000/mcp":                 true,
+		"https://evil.example/":                 false,
+		"https://mcp.example.com.evil.test/mcp": false,
+	} {
+		_, err := c.resolveResource([]string{res})
+		if (err == nil) != ok {
+			t.Errorf("%s: err %v, want allowed %v", res, err, ok)
+		}
+	}
+	if got := space.Hosts(); !slices.Equal(got, []string{"*.tools.example.com", "127.0.0.1", "::1", "mcp.example.com"}) {
+		t.Errorf("Hosts() = %v", got)
+	}
+	space.Set([]string{"*"})
+	if _, err := c.resolveResource([]string{"https://evil.example/mcp"}); err != nil {
+		t.Errorf("a space with every host refused: %v", err)
+	}
+	listed := &Config{Issuer: c.Issuer, ResourceSpace: &ResourceSpace{}, Resources: []string{"https://other.example/mcp"}}
+	listed.ResourceSpace.Set([]string{"mcp.example.com"})
+	if _, err := listed.resolveResource([]string{"https://other.example/mcp"}); err != nil {
+		t.Errorf("resources listed win over the space: %v", err)
 	}
 }
