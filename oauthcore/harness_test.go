@@ -79,6 +79,9 @@ type harnessOptions struct {
 	// FrozenClock stops the clock: it then moves only by Advance. By
 	// default it runs with real time, shifted by what Advance added.
 	FrozenClock bool
+	// DiscardLogs drops the server's log instead of keeping it for logs():
+	// for fuzzing, which would otherwise keep every line of a long run.
+	DiscardLogs bool
 }
 
 // harness is one server with its store, clock and fake GitHub, bound to
@@ -126,7 +129,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	}
 	clk := &testClock{frozen: o.FrozenClock, base: time.Now()}
 	h := &harness{t: t, harnessState: &harnessState{Store: memstore.New(clk.Now), cfg: cfg, cimd: o.ClientIDMetadata,
-		clock: clk, gh: gh, log: &syncBuffer{}}}
+		clock: clk, gh: gh, log: &syncBuffer{discard: o.DiscardLogs}}}
 	h.store = h.Store
 	if o.WrapStore != nil {
 		h.store = o.WrapStore(h.Store)
@@ -196,13 +199,17 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	discard bool
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.discard {
+		return len(p), nil
+	}
 	return b.buf.Write(p)
 }
 
