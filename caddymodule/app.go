@@ -107,6 +107,11 @@ type App struct {
 	// which are refused even when listed.
 	RedirectSchemes []string `json:"redirect_schemes,omitempty"`
 
+	// Limits bound requests per client address and per client (429 with
+	// Retry-After past them). Default: limits that never throttle normal
+	// use; see LimitsConfig.
+	Limits *LimitsConfig `json:"limits,omitempty"`
+
 	// ClientIDMetadata configures clients whose client_id is the https
 	// URL of their Client ID Metadata Document, which MCP clients prefer
 	// to registering. On by default, for documents on any public host.

@@ -107,6 +107,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := a.ClientIDMetadata.unmarshalCaddyfile(d); err != nil {
 				return err
 			}
+		case opt == "limits":
+			a.Limits = new(LimitsConfig)
+			if err := a.Limits.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
 		case opt == "storage":
 			if err := a.unmarshalStorage(d); err != nil {
 				return err

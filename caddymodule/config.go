@@ -76,6 +76,11 @@ func (a *App) config() (oauthcore.Config, error) {
 		}
 		cfg.RegistrationLimit = n
 	}
+	limits, err := a.Limits.limits(repl)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Limits = limits
 	// mcp-oauth-dynamicclient's CLIENT_LIFETIME=0 means "never expires"; oauthcore
 	// spells that as a negative lifetime, zero being "use the default".
 	if s(a.ClientLifetime) != "" && cfg.ClientLifetime == 0 {

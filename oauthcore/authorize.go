@@ -33,6 +33,10 @@ func (a *authorizeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet) {
 		return
 	}
+	if err := a.limitAddress(r, "authorize", a.cfg.Limits.AuthorizePerAddress, "authorization requests from this address"); err != nil {
+		a.errorPage(w, r, "authorize", "", err)
+		return
+	}
 	req, c, err := a.parse(r)
 	approved, clientApproved := false, false
 	if req != nil {

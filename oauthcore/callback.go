@@ -19,6 +19,10 @@ func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet) {
 		return
 	}
+	if err := cb.limitAddress(r, "callback", cb.cfg.Limits.CallbackPerAddress, "sign-ins from this address"); err != nil {
+		cb.errorPage(w, r, "callback", "", err)
+		return
+	}
 	q := r.URL.Query()
 	if err := singleValued(q); err != nil {
 		cb.errorPage(w, r, "callback", "", err)

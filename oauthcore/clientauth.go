@@ -63,6 +63,10 @@ func readCredentials(r *http.Request, p params) (credentials, error) {
 type clientAuthenticator struct {
 	clients *clientResolver
 	now     func() time.Time
+	// limits and maxFailures bound wrong secrets per client
+	// (Limits.AuthFailuresPerClient).
+	limits      *limiter
+	maxFailures int
 }
 
 // authenticate authenticates the client the way its registration
@@ -94,7 +98,12 @@ func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, 
 	if cr.method == AuthNone {
 		return nil, authFailed()
 	}
+	failures := "client:authfail:" + HashSecret(c.ID)[:32]
+	if err := a.limits.over(r.Context(), failures, a.maxFailures, "failed authentications of this client"); err != nil {
+		return nil, err
+	}
 	if !hashMatches(cr.secret, c.SecretHash) {
+		_ = a.limits.hit(r.Context(), failures, a.maxFailures, "")
 		return nil, authFailed()
 	}
 	if !c.SecretExpiresAt.IsZero() && a.now().After(c.SecretExpiresAt) && !keptAlive(c) {

@@ -71,6 +71,10 @@ type Config struct {
 	// clients register from shared egress addresses, so it is generous.
 	RegistrationLimit int
 
+	// Limits bound requests per client address and per client (429 with
+	// Retry-After); zero fields take the defaults.
+	Limits Limits
+
 	// ClientIDMetadata configures clients that register by URL (Client
 	// ID Metadata Documents). On unless disabled.
 	ClientIDMetadata ClientIDMetadataConfig
@@ -127,6 +131,7 @@ func (c *Config) Defaults() {
 			*d = v
 		}
 	}
+	c.Limits.defaults()
 	setDur(&c.AccessTokenLifetime, 24*time.Hour)
 	setDur(&c.RefreshTokenLifetime, 30*24*time.Hour)
 	setDur(&c.ClientLifetime, 90*24*time.Hour)

@@ -15,6 +15,8 @@ type env struct {
 	now  func() time.Time
 	rand io.Reader
 	log  *slog.Logger
+	// limits counts requests for Config.Limits.
+	limits *limiter
 }
 
 // secret draws a new random secret; failure of the system RNG is fatal to

@@ -69,6 +69,9 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.limits = newLimiter(store, e.now, func(ctx context.Context, msg string, err error) {
+		e.log.WarnContext(ctx, msg, "error", err)
+	})
 	upstream := opts.Upstream
 	if upstream == nil {
 		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
@@ -96,10 +99,11 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 // route builds every endpoint with the parts it uses and maps the paths.
 func (s *Server) route(upstream Upstream) {
 	e, st := s.env, s.store
-	auth := &clientAuthenticator{clients: s.clients, now: e.now}
+	auth := &clientAuthenticator{clients: s.clients, now: e.now, limits: e.limits, maxFailures: e.cfg.Limits.AuthFailuresPerClient}
 	// Document clients are public, and only confidential clients may
 	// introspect: its client_id URLs are never fetched.
-	registered := &clientAuthenticator{clients: &clientResolver{cfg: &e.cfg, store: st}, now: e.now}
+	registered := &clientAuthenticator{clients: &clientResolver{cfg: &e.cfg, store: st}, now: e.now,
+		limits: e.limits, maxFailures: e.cfg.Limits.AuthFailuresPerClient}
 	flows := &browserFlows{env: e, clients: s.clients, flows: st, consents: st, upstream: upstream, trusted: s.trusted}
 	disco := &discoveryEndpoint{env: e, tokens: s.tokens}
 	fa := &forwardAuth{env: e, verifier: s.verifier,

@@ -73,3 +73,21 @@ func (t *throttle) prune(now time.Time) {
 		delete(t.counts, k)
 	}
 }
+
+// hit records one event for key and returns the events of its window so
+// far and the time left in it.
+func (t *throttle) hit(key string, now time.Time) (int64, time.Duration) {
+	t.add(key, now)
+	return t.peek(key, now)
+}
+
+// peek returns key's events in its current window and the time left.
+func (t *throttle) peek(key string, now time.Time) (int64, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.counts[key]
+	if w == nil || now.Sub(w.start) >= t.window {
+		return 0, 0
+	}
+	return int64(w.n), w.start.Add(t.window).Sub(now)
+}

@@ -35,6 +35,10 @@ func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cors(w.Header())
+	if err := t.limitAddress(r, "token", t.cfg.Limits.TokenPerAddress, "token requests from this address"); err != nil {
+		t.fail(w, r, "token", "", err)
+		return
+	}
 	p, err := parsePostForm(w, r)
 	if err != nil {
 		t.fail(w, r, "token", "", err)
@@ -46,6 +50,10 @@ func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 			err = t.refreshWithoutClient(r, p, err)
 		}
 		t.fail(w, r, "token", p.get("client_id"), err)
+		return
+	}
+	if err := t.limitClient(r, "token", c.ID, t.cfg.Limits.TokenPerClient, "token requests for this client"); err != nil {
+		t.fail(w, r, "token", c.ID, err)
 		return
 	}
 	var resp *tokenResponse

@@ -188,3 +188,39 @@ func TestDocumentFetchClaim(t *testing.T) {
 		t.Fatal("the claim was not free after the second release")
 	}
 }
+
+// TestRateCounter: instances on one Redis count in one window per key;
+// the window ends after its length and a new one starts.
+func TestRateCounter(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := newClient(t, srv.Addr)
+	prefix := nextPrefix()
+	a, b := newStore(t, rdb, Options{Prefix: prefix}), newStore(t, rdb, Options{Prefix: prefix})
+	ctx := t.Context()
+	for i, s := range []*Store{a, b, a} {
+		n, left, err := s.Hit(ctx, "addr:token:192.0.2.1", time.Minute)
+		must(t, err)
+		if n != int64(i+1) || left <= 0 || left > time.Minute {
+			t.Fatalf("hit %d: n %d, left %v", i+1, n, left)
+		}
+	}
+	if n, left, err := b.Count(ctx, "addr:token:192.0.2.1"); err != nil || n != 3 || left <= 0 {
+		t.Fatalf("Count = %d, %v, %v", n, left, err)
+	}
+	if n, _, err := b.Count(ctx, "addr:token:192.0.2.2"); err != nil || n != 0 {
+		t.Fatalf("Count of an unknown key = %d, %v", n, err)
+	}
+	n, _, err := a.Hit(ctx, "short", 50*time.Millisecond)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("first hit %d", n)
+	}
+	eventually(t, 5*time.Second, "the 50 ms window ends", func() bool {
+		n, _, err := a.Count(ctx, "short")
+		return err == nil && n == 0
+	})
+	if n, _, err := a.Hit(ctx, "short", time.Minute); err != nil || n != 1 {
+		t.Fatalf("a hit after the window: %d, %v", n, err)
+	}
+}

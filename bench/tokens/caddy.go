@@ -61,7 +61,7 @@ func startInstance(ctx context.Context, name string, env *benchkit.Env, storage 
 				gh.SetCallbackURL(in.issuer + "/callback")
 			}
 			// The benchmark registers thousands of clients from one address.
-			global := benchkit.GlobalOptions{Issuer: in.issuer, GitHub: gh, Extra: []string{"registration_limit -1"}}
+			global := benchkit.GlobalOptions{Issuer: in.issuer, GitHub: gh, Extra: benchkit.NoLimits}
 			if storage != "" {
 				global.Extra = append(global.Extra, storage)
 			}

@@ -58,3 +58,10 @@ func (g GlobalOptions) String() string {
 	}
 	return b.String()
 }
+
+// NoLimits lifts every rate limit of the mcp_oauth option: a benchmark
+// sends one address's worth of traffic far beyond what the defaults allow
+// a real client.
+var NoLimits = []string{"registration_limit -1", "limits {",
+	"\tauthorize_per_address -1", "\tcallback_per_address -1", "\ttoken_per_address -1",
+	"\ttoken_per_client -1", "\tauth_failures_per_client -1", "}"}
