@@ -37,16 +37,8 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		if isDocumentClient(c) && !matchRedirectURI(c.Metadata.RedirectURIs, g.RedirectURI) {
 			return nil, t.endGrant(r, g, "the client's metadata document no longer lists the redirect URI of this grant")
 		}
-		allowed, err := t.allow.allows(ctx, g.User)
-		if err != nil {
-			return nil, err // GitHub cannot say now: the grant stays
-		}
-		if !allowed {
-			// RT-08: the allow-list is re-checked; a removed user's grant ends.
-			if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
-				return nil, unavailable(err)
-			}
-			return nil, invalidGrant("this GitHub account is no longer allowed")
+		if err := t.recheck(ctx, g); err != nil {
+			return nil, err
 		}
 		next, err := t.rotate(ctx, g, hash, rt)
 		if errors.Is(err, ErrConflict) {
@@ -58,6 +50,26 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		return t.respond(g, next, scope)
 	}
 	return nil, unavailable(errors.New("refresh: too many concurrent rotations"))
+}
+
+// recheck applies the policy again with the user's GitHub token (RT-08,
+// CD-09): a user on no list any more, a GitHub token GitHub no longer
+// accepts, or a failed GitHub App token renewal ends the grant
+// (invalid_grant); GitHub unable to answer keeps it (503). The grant
+// takes the memberships found, to be stored with the rotation.
+func (t *tokenEndpoint) recheck(ctx context.Context, g *Grant) error {
+	ms, _, err := t.check.recheck(ctx, g)
+	if endsGrant(err) {
+		if err := t.check.end(ctx, g, err); err != nil {
+			return err
+		}
+		return invalidGrant("this GitHub account is no longer allowed; sign in again")
+	}
+	if err != nil {
+		return AsError(err) // GitHub cannot say now: the grant stays
+	}
+	g.User, g.CheckedAt = withMembership(g.User, ms), t.now()
+	return nil
 }
 
 // refreshWithoutClient answers a refresh whose client could not be

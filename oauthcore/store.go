@@ -138,3 +138,11 @@ type DocumentStore interface {
 	GetDocument(ctx context.Context, clientID string) (*cimd.Entry, error)
 	PutDocument(ctx context.Context, clientID string, e *cimd.Entry) error
 }
+
+// Locker is implemented by stores that several instances share, for work
+// that must happen once between them (renewing a GitHub App token, whose
+// refresh token GitHub accepts once). TryLock takes name for ttl unless
+// someone holds it (ok false); release gives it back early.
+type Locker interface {
+	TryLock(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
+}
