@@ -194,3 +194,10 @@ if v ~= tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `)
+
+// releaseLock: KEYS lock; ARGV owner. Deletes the lock only if the caller
+// still holds it (it may have expired and been taken by another).
+var releaseLock = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -143,5 +144,38 @@ func TestNoExpiryRefused(t *testing.T) {
 		if !errors.Is(err, errEmptyID) {
 			t.Errorf("%s with an empty id = %v, want errEmptyID", name, err)
 		}
+	}
+}
+
+// TestTryLock: one holder at a time across stores on the same Redis; a
+// release frees it, and a lock expires by itself.
+func TestTryLock(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	prefix := nextPrefix()
+	a, b := newStore(t, newClient(t, srv.Addr), Options{Prefix: prefix}), newStore(t, newClient(t, srv.Addr), Options{Prefix: prefix})
+	ctx := t.Context()
+	release, ok, err := a.TryLock(ctx, "github-refresh:g1", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, "github-refresh:g1", time.Minute); ok || err != nil {
+		t.Fatalf("second holder got the lock: %v %v", ok, err)
+	}
+	release()
+	release2, ok, err := b.TryLock(ctx, "github-refresh:g1", 50*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("after release: %v %v", ok, err)
+	}
+	defer release2()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok, _ := a.TryLock(ctx, "github-refresh:g1", time.Minute); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock did not expire")
+		}
+		runtime.Gosched()
 	}
 }
