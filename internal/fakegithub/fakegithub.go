@@ -116,6 +116,7 @@ type Server struct {
 	outage          Outage
 	refreshTokens   map[string]*tokenGrant
 	refreshes       int
+	badRefreshes    int
 	revokedAtGitHub []string
 }
 

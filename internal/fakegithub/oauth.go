@@ -218,12 +218,23 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if !ok {
+		s.badRefreshes++
+	}
 	s.mu.Unlock()
 	if !ok || !s.opts.App || time.Now().After(g.expires) {
 		tokenReply(w, r, tokenErr("bad_refresh_token", "The refresh token passed is incorrect or expired.", "#bad-refresh-token"))
 		return
 	}
 	tokenReply(w, r, s.issueToken(g.login, ""))
+}
+
+// BadRefreshes counts refresh_token grants with an unknown or already
+// used refresh token (answered bad_refresh_token).
+func (s *Server) BadRefreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.badRefreshes
 }
 
 // Refreshes counts the successful refresh_token grants.

@@ -174,7 +174,7 @@ func TestAppTokensExpireAndRefreshOnce(t *testing.T) {
 		t.Fatalf("refresh: %s", body)
 	}
 	_, _, body = postToken(t, s, form, false, "application/json")
-	if !strings.Contains(body, `"error":"bad_refresh_token"`) || s.Refreshes() != 1 {
+	if !strings.Contains(body, `"error":"bad_refresh_token"`) || s.Refreshes() != 1 || s.BadRefreshes() != 1 {
 		t.Fatalf("second use of the refresh token: %s", body)
 	}
 }
