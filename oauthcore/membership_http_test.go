@@ -3,6 +3,7 @@ package oauthcore_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +316,21 @@ func TestGitHubAppTokenRenewed(t *testing.T) {
 	h.gh.RevokeTokens("alice") // the refresh token too: bad_refresh_token
 	if r := h.refresh(c, tok.Refresh, nil); r.oauthError() != "invalid_grant" {
 		t.Fatalf("refresh after bad_refresh_token: %s", r)
+	}
+}
+
+// TestRevokedGrantEndsGitHubToken: a client revoking its refresh token
+// ends the grant, and the grant's GitHub token is deleted at GitHub too.
+func TestRevokedGrantEndsGitHubToken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.newClient(authBasic)
+	_, tok := h.fullFlow(c)
+	gh := h.gh.IssuedTokens()[0]
+	if r := h.call(c, "/revoke", url.Values{"token": {tok.Refresh}}); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %s", r)
+	}
+	if got := h.gh.RevokedViaAPI(); len(got) != 1 || got[0] != gh || h.gh.ValidToken(gh) {
+		t.Fatalf("GitHub token after the grant's revocation: revoked %d, still valid %v", len(got), h.gh.ValidToken(gh))
 	}
 }

@@ -96,6 +96,7 @@ func (t *tokenEndpoint) endGrant(r *http.Request, g *Grant, desc string) error {
 		return unavailable(err)
 	}
 	t.log.WarnContext(r.Context(), "grant revoked on refresh", "step", "token", "client_id", g.ClientID, "reason", desc)
+	t.check.revokeAtGitHub(r.Context(), g)
 	return invalidGrant(desc)
 }
 
@@ -172,6 +173,7 @@ func (t *tokenEndpoint) rotate(ctx context.Context, g *Grant, hash, rt string) (
 	if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
 		return "", unavailable(err)
 	}
+	t.check.revokeAtGitHub(ctx, g)
 	return "", invalidGrant("the refresh token was already used")
 }
 

@@ -132,7 +132,7 @@ func (s *Server) route(upstream Upstream) {
 		pathToken: (&tokenEndpoint{env: e, auth: auth, codes: st, grants: st, tokens: s.tokens,
 			check: s.check}).serve,
 		pathRevoke: (&revokeEndpoint{env: e, auth: auth, tokens: s.tokens, grants: st,
-			revocations: st}).serve,
+			revocations: st, check: s.check}).serve,
 		pathIntrospect: (&introspectEndpoint{env: e, auth: registered, tokens: s.tokens,
 			revoked: revocationCheck{st, st}}).serve,
 		pathVerify:         fa.serveVerify,
