@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,10 +52,8 @@ const githubSite = `route /github/* {
 // with the token it is given: its github_user tool asks the fake GitHub's
 // /user who the token belongs to. It records every request's headers.
 type ghUpstream struct {
-	srv  *httptest.Server
-	gh   atomic.Pointer[string] // the fake GitHub's URL, set once known
-	mu   sync.Mutex
-	seen []http.Header
+	*mcpUpstream
+	gh atomic.Pointer[string] // the fake GitHub's URL, set once known
 }
 
 // ghUser is what github_user reports.
@@ -90,23 +87,8 @@ func startGitHubUpstream(t *testing.T) *ghUpstream {
 			out.Login = who.Login
 			return nil, out, nil
 		})
-	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		u.seen = append(u.seen, r.Header.Clone())
-		u.mu.Unlock()
-		handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(u.srv.Close)
+	u.mcpUpstream = serveMCP(t, server)
 	return u
-}
-
-func (u *ghUpstream) addr() string { return strings.TrimPrefix(u.srv.URL, "http://") }
-
-func (u *ghUpstream) requests() []http.Header {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]http.Header(nil), u.seen...)
 }
 
 // newGitHubEnv starts the fake GitHub (orgWorld), the upstream and Caddy

@@ -30,8 +30,8 @@ type memberships struct {
 	teams [][2]string // configured org, slug
 	log   *slog.Logger
 
+	orgIDs  pins[int64] // lowercased configured name -> pinned id
 	mu      sync.Mutex
-	orgIDs  map[string]int64    // lowercased configured name -> pinned id
 	teamIDs map[string][2]int64 // "org/slug" lowercased -> pinned org id, team id
 }
 
@@ -40,7 +40,7 @@ func newMemberships(cfg *GitHubConfig, up Upstream, log *slog.Logger) *membershi
 	if !ok || !cfg.checksMembership() {
 		return nil
 	}
-	m := &memberships{gh: gh, orgs: cfg.AllowedOrgs, log: log, orgIDs: map[string]int64{}, teamIDs: map[string][2]int64{}}
+	m := &memberships{gh: gh, orgs: cfg.AllowedOrgs, log: log, teamIDs: map[string][2]int64{}}
 	for _, t := range cfg.AllowedTeams {
 		org, slug, _ := strings.Cut(t, "/")
 		m.teams = append(m.teams, [2]string{org, slug})
@@ -82,24 +82,10 @@ func (m *memberships) orgNames() []string {
 // orgID returns the id pinned for a configured org name, resolving it
 // the first time.
 func (m *memberships) orgID(ctx context.Context, name string) (int64, error) {
-	key := strings.ToLower(name)
-	m.mu.Lock()
-	id, ok := m.orgIDs[key]
-	m.mu.Unlock()
-	if ok {
-		return id, nil
-	}
-	o, err := m.gh.ResolveOrg(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if pinned, ok := m.orgIDs[key]; ok {
-		return pinned, nil
-	}
-	m.orgIDs[key] = o.ID
-	return o.ID, nil
+	return m.orgIDs.get(strings.ToLower(name), func() (int64, error) {
+		o, err := m.gh.ResolveOrg(ctx, name)
+		return o.ID, err
+	})
 }
 
 // memberCheck is one check of a user's memberships in progress.

@@ -35,6 +35,18 @@ func (h *harness) members() {
 	h.gh.SetOrgMember("acme", "mallory", "pending", false) // an invitation is not membership
 }
 
+// bobsGrant is an org harness with a grant of bob's (a member through the
+// child team of beta/platform).
+func bobsGrant(t *testing.T) (*harness, *testClient, tokenSet) {
+	t.Helper()
+	h := orgHarness(t)
+	h.members()
+	c := h.newClient(authBasic)
+	h.gh.NextLogin("bob")
+	_, tok := h.fullFlow(c)
+	return h, c, tok
+}
+
 // loginAs runs a login as login and returns the flow.
 func (h *harness) loginAs(c *testClient, login string) *flowResult {
 	h.t.Helper()
@@ -147,11 +159,7 @@ func TestGitHubOutageIsNeverNotAMember_RT09(t *testing.T) {
 // team, the user's next refresh is invalid_grant and the grant is gone.
 func TestRemovalEndsGrantOnRefresh_RT08(t *testing.T) {
 	t.Parallel()
-	h := orgHarness(t)
-	h.members()
-	c := h.newClient(authBasic)
-	h.gh.NextLogin("bob")
-	_, tok := h.fullFlow(c)
+	h, c, tok := bobsGrant(t)
 	tok = h.parseTokens(h.refresh(c, tok.Refresh, nil))
 	h.gh.SetTeamMember("beta", "platform-db", "bob", "")
 	if r := h.refresh(c, tok.Refresh, nil); r.oauthError() != "invalid_grant" {
@@ -196,11 +204,7 @@ func (h *harness) sessionCheck(at string, needToken bool) (*httptest.ResponseRec
 // GitHub down once the TTL has passed is 503, never 401.
 func TestGateReChecksWithinTTL_CD09(t *testing.T) {
 	t.Parallel()
-	h := orgHarness(t)
-	h.members()
-	c := h.newClient(authBasic)
-	h.gh.NextLogin("bob")
-	_, tok := h.fullFlow(c)
+	h, c, tok := bobsGrant(t)
 	w, s := h.sessionCheck(tok.Access, true)
 	if w.Code != 200 || s == nil || s.Teams != "beta/platform" || s.Orgs != "" || !strings.HasPrefix(s.GitHubToken, "gho_") {
 		t.Fatalf("gate: %d %+v", w.Code, s)

@@ -276,34 +276,68 @@ func (s *Server) serveOrg(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
+// orgView is what a request's token sees of the org in its path, read
+// under the lock: the org (nil if none), whether SSO hides it from the
+// token, and the token owner's and the path user's memberships.
+type orgView struct {
+	org          *orgState
+	sso          bool
+	asker        *membership
+	target       *membership
+	orgJSON      map[string]any
+	team         *teamState
+	teamJSON     map[string]any
+	teamMember   *membership
+	membershipOf string // lowercased {username}
+}
+
+// askerActive reports whether the token's owner is an active org member.
+func (v *orgView) askerActive() bool { return v.asker != nil && v.asker.state == "active" }
+
+// view authenticates the request and reads the org (and the team, when
+// the path names one) it is about.
+func (s *Server) view(w http.ResponseWriter, r *http.Request, doc string) (User, *tokenGrant, *orgView, bool) {
+	u, tg, ok := s.authenticate(w, r, doc)
+	if !ok {
+		return u, tg, nil, false
+	}
+	v := &orgView{membershipOf: strings.ToLower(r.PathValue("username"))}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v.org = s.orgByLoginLocked(r.PathValue("org")); v.org == nil {
+		return u, tg, v, true
+	}
+	v.sso, v.asker = v.org.ssoBlockedLocked(u.Login), v.org.members[strings.ToLower(u.Login)]
+	v.target, v.orgJSON = v.org.members[v.membershipOf], orgJSON(v.org.Org)
+	if slug := r.PathValue("team_slug"); slug != "" {
+		if v.team = s.teamLocked(v.org.Login, slug); v.team != nil {
+			v.teamJSON = s.teamJSONLocked(v.team)
+			v.teamJSON["organization"] = v.orgJSON
+			v.teamMember = s.teamMemberLocked(v.team, v.membershipOf, 0)
+		}
+	}
+	return u, tg, v, true
+}
+
 // serveOrgMember is GET /orgs/{org}/members/{username}: 204 for a member,
 // 404 for a non-member; a requester outside the org gets 302 to the public
 // membership URL, as GitHub does.
 func (s *Server) serveOrgMember(w http.ResponseWriter, r *http.Request) {
 	doc := "https://docs.github.com/rest/orgs/members#check-organization-membership-for-a-user"
-	u, tg, ok := s.authenticate(w, r, doc)
+	_, tg, v, ok := s.view(w, r, doc)
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	o := s.orgByLoginLocked(r.PathValue("org"))
-	var asker, target *membership
-	sso := false
-	if o != nil {
-		asker, target = o.members[strings.ToLower(u.Login)], o.members[strings.ToLower(r.PathValue("username"))]
-		sso = o.ssoBlockedLocked(u.Login)
-	}
-	s.mu.Unlock()
 	apiHeaders(w, tg.scope, "")
 	switch {
-	case o == nil:
+	case v.org == nil:
 		apiError(w, http.StatusNotFound, "Not Found", doc)
-	case sso:
-		ssoRequired(w, s.URL, o)
-	case asker == nil || asker.state != "active":
-		w.Header().Set("Location", s.URL+"/orgs/"+o.Login+"/public_members/"+r.PathValue("username"))
+	case v.sso:
+		ssoRequired(w, s.URL, v.org)
+	case !v.askerActive():
+		w.Header().Set("Location", s.URL+"/orgs/"+v.org.Login+"/public_members/"+r.PathValue("username"))
 		w.WriteHeader(http.StatusFound)
-	case target != nil && target.state == "active":
+	case v.target != nil && v.target.state == "active":
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		apiError(w, http.StatusNotFound, "User does not exist or is not a member of the organization", doc)
@@ -312,73 +346,46 @@ func (s *Server) serveOrgMember(w http.ResponseWriter, r *http.Request) {
 
 // serveTeam is GET /orgs/{org}/teams/{team_slug} (a member's token).
 func (s *Server) serveTeam(w http.ResponseWriter, r *http.Request) {
-	doc := "https://docs.github.com/rest/teams/teams#get-a-team-by-name"
-	u, tg, ok := s.authenticate(w, r, doc)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	o := s.orgByLoginLocked(r.PathValue("org"))
-	t := s.teamLocked(r.PathValue("org"), r.PathValue("team_slug"))
-	var body map[string]any
-	sso, member := false, false
-	if o != nil {
-		sso = o.ssoBlockedLocked(u.Login)
-		m := o.members[strings.ToLower(u.Login)]
-		member = m != nil && m.state == "active"
-	}
-	if t != nil {
-		body = s.teamJSONLocked(t)
-		body["organization"] = orgJSON(o.Org)
-	}
-	s.mu.Unlock()
-	apiHeaders(w, tg.scope, "")
-	switch {
-	case o != nil && sso:
-		ssoRequired(w, s.URL, o)
-	case body == nil || !member:
-		apiError(w, http.StatusNotFound, "Not Found", doc)
-	default:
-		writeJSON(w, http.StatusOK, body)
-	}
+	s.teamAnswer(w, r, "https://docs.github.com/rest/teams/teams#get-a-team-by-name",
+		func(v *orgView) map[string]any { return v.teamJSON })
 }
 
 // serveTeamMembership is GET /orgs/{org}/teams/{team_slug}/memberships/
 // {username}: 200 with state and role (members of child teams count), 404
 // otherwise.
 func (s *Server) serveTeamMembership(w http.ResponseWriter, r *http.Request) {
-	doc := "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user"
-	u, tg, ok := s.authenticate(w, r, doc)
+	s.teamAnswer(w, r, "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user",
+		func(v *orgView) map[string]any {
+			if v.teamMember == nil {
+				return nil
+			}
+			return map[string]any{
+				"url": s.URL + "/organizations/" + strconv.FormatInt(v.org.ID, 10) + "/team/" +
+					strconv.FormatInt(v.team.ID, 10) + "/memberships/" + v.membershipOf,
+				"role": v.teamMember.role, "state": v.teamMember.state,
+			}
+		})
+}
+
+// teamAnswer serves a team path to an active member of its org: 403 SSO
+// for a token the org hides from, 404 when there is no team or answer.
+func (s *Server) teamAnswer(w http.ResponseWriter, r *http.Request, doc string, answer func(*orgView) map[string]any) {
+	_, tg, v, ok := s.view(w, r, doc)
 	if !ok {
 		return
 	}
-	target := strings.ToLower(r.PathValue("username"))
-	s.mu.Lock()
-	o := s.orgByLoginLocked(r.PathValue("org"))
-	t := s.teamLocked(r.PathValue("org"), r.PathValue("team_slug"))
-	var m *membership
-	sso, asker := false, false
-	if o != nil {
-		sso = o.ssoBlockedLocked(u.Login)
-		am := o.members[strings.ToLower(u.Login)]
-		asker = am != nil && am.state == "active"
-	}
-	if t != nil {
-		m = s.teamMemberLocked(t, target, 0)
-	}
-	s.mu.Unlock()
 	apiHeaders(w, tg.scope, "")
+	var body map[string]any
+	if v.team != nil && v.askerActive() {
+		body = answer(v)
+	}
 	switch {
-	case o != nil && sso:
-		ssoRequired(w, s.URL, o)
-	case t == nil || m == nil || !asker:
+	case v.org != nil && v.sso:
+		ssoRequired(w, s.URL, v.org)
+	case body == nil:
 		apiError(w, http.StatusNotFound, "Not Found", doc)
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{
-			"url":   s.URL + "/organizations/" + strconv.FormatInt(o.ID, 10) + "/team/" + strconv.FormatInt(t.ID, 10) + "/memberships/" + target,
-			"role":  m.role,
-			"state": m.state,
-		})
+		writeJSON(w, http.StatusOK, body)
 	}
 }
 
@@ -386,34 +393,22 @@ func (s *Server) serveTeamMembership(w http.ResponseWriter, r *http.Request) {
 // the user's own membership, active or pending, 404 for none.
 func (s *Server) serveUserOrgMembership(w http.ResponseWriter, r *http.Request) {
 	doc := "https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user"
-	u, tg, ok := s.authenticate(w, r, doc)
+	u, tg, v, ok := s.view(w, r, doc)
 	if !ok {
 		return
 	}
 	apiHeaders(w, tg.scope, "admin:org, read:org, repo, user, write:org")
-	if !tg.app && !hasScope(tg.scope, "read:org") && !hasScope(tg.scope, "user") && !hasScope(tg.scope, "repo") {
-		apiError(w, http.StatusForbidden, "You need at least read:org scope or user scope to view this membership.", doc)
-		return
-	}
-	s.mu.Lock()
-	o := s.orgByLoginLocked(r.PathValue("org"))
-	var m *membership
-	sso := false
-	var body map[string]any
-	if o != nil {
-		m, sso = o.members[strings.ToLower(u.Login)], o.ssoBlockedLocked(u.Login)
-		body = map[string]any{"url": s.URL + "/orgs/" + o.Login + "/memberships/" + u.Login,
-			"organization_url": s.URL + "/orgs/" + o.Login, "organization": orgJSON(o.Org), "user": userJSON(u)}
-	}
-	s.mu.Unlock()
 	switch {
-	case o != nil && sso:
-		ssoRequired(w, s.URL, o)
-	case m == nil:
+	case !tg.app && !hasScope(tg.scope, "read:org") && !hasScope(tg.scope, "user") && !hasScope(tg.scope, "repo"):
+		apiError(w, http.StatusForbidden, "You need at least read:org scope or user scope to view this membership.", doc)
+	case v.org != nil && v.sso:
+		ssoRequired(w, s.URL, v.org)
+	case v.asker == nil:
 		apiError(w, http.StatusNotFound, "Not Found", doc)
 	default:
-		body["state"], body["role"] = m.state, m.role
-		writeJSON(w, http.StatusOK, body)
+		writeJSON(w, http.StatusOK, map[string]any{"url": s.URL + "/orgs/" + v.org.Login + "/memberships/" + u.Login,
+			"organization_url": s.URL + "/orgs/" + v.org.Login, "organization": v.orgJSON, "user": userJSON(u),
+			"state": v.asker.state, "role": v.asker.role})
 	}
 }
 
