@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/redistest"
@@ -292,7 +293,8 @@ func TestTeamRemovalCutsOffLiveToken_CD09_RT08_RT09(t *testing.T) {
 // a grant whose GitHub App token comes due while both gates are in use:
 // it is renewed (GitHub accepts each refresh token once, so a second use
 // would be bad_refresh_token and end the grant), the gates keep serving,
-// and the upstream gets the live token.
+// and the upstream gets the live token. Redis holds the token only
+// sealed.
 func TestGitHubAppTokenRenewedOnceOnRedis(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
@@ -340,4 +342,44 @@ func TestGitHubAppTokenRenewedOnceOnRedis(t *testing.T) {
 		t.Fatalf("the upstream got a dead or non-App token")
 	}
 	wantStatus(t, "refresh after the renewals", b.refresh(c, tok.Refresh, nil), http.StatusOK, "")
+	dump := redisDump(t, redis.Addr)
+	for _, s := range a.gh.IssuedTokens() {
+		if strings.Contains(dump, s) {
+			t.Fatal("CD-10: a GitHub token is in Redis in the clear")
+		}
+	}
+	if !strings.Contains(dump, `"github":`) {
+		t.Fatal("no sealed GitHub token in Redis")
+	}
+}
+
+// redisDump is every key and value in the Redis at addr, as text.
+func redisDump(t *testing.T, addr string) string {
+	t.Helper()
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer rdb.Close()
+	ctx := t.Context()
+	var out strings.Builder
+	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		out.WriteString(key + "\n")
+		switch typ, _ := rdb.Type(ctx, key).Result(); typ {
+		case "string":
+			out.WriteString(rdb.Get(ctx, key).Val())
+		case "hash":
+			for k, v := range rdb.HGetAll(ctx, key).Val() {
+				out.WriteString(k + "=" + v + "\n")
+			}
+		case "zset":
+			out.WriteString(strings.Join(rdb.ZRange(ctx, key, 0, -1).Val(), "\n"))
+		case "set":
+			out.WriteString(strings.Join(rdb.SMembers(ctx, key).Val(), "\n"))
+		}
+		out.WriteString("\n")
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
 }

@@ -1,12 +1,15 @@
 package oauthcore_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
@@ -336,5 +339,75 @@ func TestRevokedGrantEndsGitHubToken(t *testing.T) {
 	}
 	if got := h.gh.RevokedViaAPI(); len(got) != 1 || got[0] != gh || h.gh.ValidToken(gh) {
 		t.Fatalf("GitHub token after the grant's revocation: revoked %d, still valid %v", len(got), h.gh.ValidToken(gh))
+	}
+}
+
+// TestOrgsPaginatedOnEnterpriseServer: under a GitHub Enterprise Server
+// api_url (/api/v3) the org listing is followed across pages (Link
+// headers), so an allowed org on the second page of 100 still counts.
+func TestOrgsPaginatedOnEnterpriseServer(t *testing.T) {
+	t.Parallel()
+	h := orgHarness(t, func(o *harnessOptions) {
+		o.Config.GitHub.AllowedOrgs = []string{"zz-last"}
+		o.Config.GitHub.AllowedTeams = nil
+		o.GitHub.Orgs = nil
+	})
+	h.restart(func(c *oauthcore.Config) { c.GitHub.APIURL = h.gh.URL + "/api/v3" })
+	for i := range 130 {
+		login := fmt.Sprintf("org%03d", i)
+		h.gh.AddOrg(fakegithub.Org{ID: int64(1000 + i), Login: login})
+		h.gh.SetOrgMember(login, "alice", "active", false)
+	}
+	h.gh.AddOrg(fakegithub.Org{ID: 5000, Login: "zz-last"})
+	h.gh.SetOrgMember("zz-last", "alice", "active", false)
+	if f := h.loginAs(h.newClient(authBasic), "alice"); f.Code == "" {
+		t.Fatalf("member of an org on page 2: %v", f.Final)
+	}
+	if n := h.gh.Count("/api/v3/user/orgs"); n != 2 {
+		t.Fatalf("GET /api/v3/user/orgs %d times, want 2 pages", n)
+	}
+}
+
+// TestReloadRemovingUserCutsOffAtGate_CD09: a config reload that drops a
+// user from allowed_users refuses their live access token at the gate
+// (the stored check no longer admits them), with no org lists at all.
+func TestReloadRemovingUserCutsOffAtGate_CD09(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, tok := h.fullFlow(h.newClient(authBasic)) // alice
+	if w, _ := h.sessionCheck(tok.Access, false); w.Code != 200 {
+		t.Fatalf("before the reload: %d", w.Code)
+	}
+	h.restart(func(c *oauthcore.Config) { c.GitHub.AllowedUsers = []string{"4242"} })
+	if w, _ := h.sessionCheck(tok.Access, false); w.Code != http.StatusUnauthorized {
+		t.Fatalf("after alice was removed by a reload: %d, want 401", w.Code)
+	}
+}
+
+// TestGrantWithoutGitHubTokenAtTokenGate: a grant kept before GitHub
+// tokens were (no sealed token) passes a plain gate but gets 401
+// invalid_token at a github_token gate, never an upstream call without
+// credentials.
+func TestGrantWithoutGitHubTokenAtTokenGate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	now := h.clock.Now()
+	g := &oauthcore.Grant{ID: "legacy-grant", ClientID: "client_legacy", User: oauthcore.User{ID: "1001", Login: "alice"},
+		Scope: "mcp", CreatedAt: now, LastUsed: now, ExpiresAt: now.Add(time.Hour), RefreshHash: oauthcore.HashSecret("rt"), Version: 1}
+	if err := h.Store.CreateGrant(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	at, err := h.Server.Tokens().Sign(&oauthcore.Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: asIssuer, Subject: "1001",
+		Audience: jwt.ClaimStrings{asIssuer}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now),
+		ID: "legacy-jti"}, ClientID: g.ClientID, Scope: "mcp", Username: "alice", GrantID: g.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := h.sessionCheck(at, false); w.Code != 200 {
+		t.Fatalf("plain gate: %d", w.Code)
+	}
+	w, _ := h.sessionCheck(at, true)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("github_token gate: %d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 }
