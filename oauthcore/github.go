@@ -23,6 +23,8 @@ type GitHub struct {
 	oauth  *oauth2.Config
 	apiURL string
 	client *http.Client
+	// now dates the expiry of GitHub App tokens (the server's clock).
+	now func() time.Time
 }
 
 // NewGitHub builds the upstream from config; client may be nil.
@@ -49,6 +51,7 @@ func NewGitHub(cfg GitHubConfig, callbackURL string, client *http.Client) *GitHu
 		},
 		apiURL: strings.TrimSuffix(cfg.APIURL, "/"),
 		client: client,
+		now:    time.Now,
 	}
 }
 
@@ -72,7 +75,7 @@ func (g *GitHub) ExchangeToken(ctx context.Context, code string) (User, *GitHubT
 	if err != nil {
 		return User{}, nil, fmt.Errorf("github token exchange: %w", sanitizeOAuthErr(err))
 	}
-	gt := githubToken(tok)
+	gt := g.githubToken(tok)
 	u, err := g.user(ctx, gt.AccessToken)
 	return u, gt, err
 }
@@ -90,15 +93,29 @@ func (g *GitHub) Refresh(ctx context.Context, refreshToken string) (*GitHubToken
 		}
 		return nil, &githubOutage{cause: "token refresh: " + sanitizeOAuthErr(err).Error()}
 	}
-	return githubToken(tok), nil
+	return g.githubToken(tok), nil
 }
 
 // githubToken reads the kind of token from GitHub's answer: GitHub App
-// user tokens expire (expires_in) and are ghu_ tokens.
-func githubToken(tok *oauth2.Token) *GitHubToken {
+// user tokens expire (expires_in, dated by the server's clock) and are
+// ghu_ tokens.
+func (g *GitHub) githubToken(tok *oauth2.Token) *GitHubToken {
 	scopes, _ := tok.Extra("scope").(string)
-	return &GitHubToken{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
+	gt := &GitHubToken{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
 		Scopes: scopes, App: !tok.Expiry.IsZero() || strings.HasPrefix(tok.AccessToken, "ghu_")}
+	var secs int64
+	switch v := tok.Extra("expires_in").(type) {
+	case string:
+		secs, _ = strconv.ParseInt(v, 10, 64)
+	case int64: // x/oauth2 parses form-encoded numbers
+		secs = v
+	case float64: // and JSON ones
+		secs = int64(v)
+	}
+	if secs > 0 {
+		gt.Expiry = g.now().Add(time.Duration(secs) * time.Second)
+	}
+	return gt
 }
 
 // user reads the authenticated user.

@@ -411,3 +411,45 @@ func TestGrantWithoutGitHubTokenAtTokenGate(t *testing.T) {
 		t.Fatalf("github_token gate: %d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 }
+
+// TestTokenKeyRotation_CD10: the GitHub-token encryption key rotates with
+// the signing keys; every refresh seals the token again with the newest
+// key, so a grant outlives the retirement and removal of the key it was
+// first sealed with.
+func TestTokenKeyRotation_CD10(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *harnessOptions) {
+		o.Config.KeyRotation = time.Hour
+		o.Config.RefreshTokenLifetime = 3 * time.Hour
+	})
+	c := h.newClient(authBasic)
+	_, tok := h.fullFlow(c)
+	before := h.keySet()
+	for _, step := range []time.Duration{2 * time.Hour, 2 * time.Hour} {
+		h.clock.Advance(step)
+		if err := h.Server.Sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		tok = h.parseTokens(h.refresh(c, tok.Refresh, nil))
+	}
+	h.clock.Advance(90 * time.Minute)
+	if err := h.Server.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after := h.keySet()
+	if len(before.TokenKeys) != 1 || after.TokenKeys[0].ID == before.TokenKeys[0].ID {
+		t.Fatalf("token keys before %d, first after %s: the first key was not dropped", len(before.TokenKeys), after.TokenKeys[0].ID)
+	}
+	if w, s := h.sessionCheck(tok.Access, true); w.Code != 200 || s.GitHubToken != h.gh.IssuedTokens()[0] {
+		t.Fatalf("gate after the first key was dropped: %d", w.Code)
+	}
+}
+
+func (h *harness) keySet() *oauthcore.KeySet {
+	h.t.Helper()
+	ks, err := h.Store.LoadKeys(h.t.Context())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return ks
+}

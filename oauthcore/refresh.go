@@ -58,7 +58,7 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 // (invalid_grant); GitHub unable to answer keeps it (503). The grant
 // takes the memberships found, to be stored with the rotation.
 func (t *tokenEndpoint) recheck(ctx context.Context, g *Grant) error {
-	ms, _, err := t.check.recheck(ctx, g)
+	ms, tok, err := t.check.recheck(ctx, g)
 	if endsGrant(err) {
 		if err := t.check.end(ctx, g, err); err != nil {
 			return err
@@ -69,6 +69,15 @@ func (t *tokenEndpoint) recheck(ctx context.Context, g *Grant) error {
 		return AsError(err) // GitHub cannot say now: the grant stays
 	}
 	g.User, g.CheckedAt = withMembership(g.User, ms), t.now()
+	// Sealed again with the newest key on every rotation, so a retired
+	// token key is needed no longer than a grant can live unrefreshed.
+	if tok != nil {
+		sealed, err := t.check.sealer.seal(ctx, tok, g.ID)
+		if err != nil {
+			return unavailable(err)
+		}
+		g.GitHub = sealed
+	}
 	return nil
 }
 

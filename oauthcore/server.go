@@ -74,7 +74,9 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	upstream := opts.Upstream
 	if upstream == nil {
-		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
+		gh := NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
+		gh.now = e.now
+		upstream = gh
 	}
 	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
 	s.policy = &policy{users: s.allow, members: newMemberships(&e.cfg.GitHub, upstream, e.log),

@@ -27,6 +27,7 @@ type Session struct {
 	Attachment atomic.Value
 
 	until time.Time // when the session must be confirmed again
+	ended bool      // the grant is over: refused until 'until'
 }
 
 // sessions caches Sessions by grant id, bounded, so the gate asks the
@@ -68,6 +69,9 @@ func (ss *sessions) get(ctx context.Context, c *Claims) (*Session, error) {
 	s := ss.m[c.GrantID]
 	ss.mu.RUnlock()
 	if s != nil && ss.now().Before(s.until) {
+		if s.ended {
+			return nil, ErrInvalidToken
+		}
 		return s, nil
 	}
 	call := &sessionLoad{done: make(chan struct{})}
@@ -81,6 +85,12 @@ func (ss *sessions) get(ctx context.Context, c *Claims) (*Session, error) {
 		}
 	}
 	call.s, call.err = ss.load(ctx, c.GrantID)
+	if errors.Is(call.err, ErrInvalidToken) {
+		// Remembered, so a token of an ended grant that the verifier
+		// still caches (no announcement: the grant expired) costs no
+		// store read per request.
+		ss.put(c.GrantID, &Session{ended: true, until: ss.now().Add(ss.ttl)})
+	}
 	ss.flight.Delete(c.GrantID)
 	close(call.done)
 	return call.s, call.err
@@ -98,13 +108,12 @@ func (ss *sessions) load(ctx context.Context, id string) (*Session, error) {
 		return nil, unavailable(err)
 	}
 	now := ss.now()
-	var tok *GitHubToken
+	tok, err := ss.check.sealer.open(ctx, g.GitHub, g.ID)
+	if err != nil {
+		return nil, unavailable(err)
+	}
 	ms := Membership{Orgs: g.User.Orgs, Teams: g.User.Teams}
-	if ss.storedStillGood(ctx, g, now) {
-		if tok, err = ss.check.sealer.open(ctx, g.GitHub, g.ID); err != nil {
-			return nil, unavailable(err)
-		}
-	} else {
+	if !ss.storedStillGood(ctx, g, tok, now) {
 		ms, tok, err = ss.check.recheck(ctx, g)
 		if endsGrant(err) {
 			if err := ss.check.end(ctx, g, err); err != nil {
@@ -125,8 +134,8 @@ func (ss *sessions) load(ctx context.Context, id string) (*Session, error) {
 // storedStillGood: the grant was checked within the TTL, its token is not
 // due for renewal, and the current allow-list (a reload may have changed
 // it) still admits the user by id or by the memberships found then.
-func (ss *sessions) storedStillGood(ctx context.Context, g *Grant, now time.Time) bool {
-	if now.Sub(g.CheckedAt) >= ss.ttl {
+func (ss *sessions) storedStillGood(ctx context.Context, g *Grant, tok *GitHubToken, now time.Time) bool {
+	if now.Sub(g.CheckedAt) >= ss.ttl || (tok != nil && tok.App && ss.check.due(tok)) {
 		return false
 	}
 	if byUser, err := ss.check.policy.users.allows(ctx, g.User); err == nil && byUser {
