@@ -193,8 +193,10 @@ func TestGitHubOrgsAndTeams_CD09(t *testing.T) {
 // whose token lacks a scope added later gets 401 invalid_token.
 func TestGitHubTokenReachesUpstream_CD10_RS05_RS06(t *testing.T) {
 	t.Parallel()
+	// With Caddy's access log on: it records the request headers, which
+	// then hold the GitHub token the gate set (redacted there).
 	e, up := newGitHubEnv(t, caddyConfig{AllowedUsers: "1", Debug: true, Admin: true,
-		GitHubExtra: []string{"allowed_orgs beta", "allowed_teams beta/platform"}}, githubSite)
+		GitHubExtra: []string{"allowed_orgs beta", "allowed_teams beta/platform"}}, "log\n\t"+githubSite)
 	c := e.newClient(basic)
 	resource := e.mcpURL("/github/mcp")
 	f := e.loginAs(c, "bob", func(a *authReq) { a.Query.Set("resource", resource) })
@@ -212,6 +214,9 @@ func TestGitHubTokenReachesUpstream_CD10_RS05_RS06(t *testing.T) {
 		if len(h.Values("X-User-Teams")) != 1 || h.Get("X_user_teams") != "" {
 			t.Fatalf("RS-06: identity headers %v", h)
 		}
+	}
+	if !strings.Contains(e.caddy.log.String(), `"logger":"http.log.access`) {
+		t.Fatal("no access log line to check")
 	}
 	for _, s := range issued {
 		if strings.Contains(e.caddy.log.String(), s) {
