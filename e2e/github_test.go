@@ -150,6 +150,11 @@ func TestGitHubOrgsAndTeams_CD09(t *testing.T) {
 		GitHubExtra: []string{"allowed_orgs acme corp", "allowed_teams beta/platform"}}, githubSite)
 	// Orgs are pinned at start-up: wait for it before renaming one.
 	waitFor(t, 20*time.Second, "start-up resolution of acme", func() bool { return e.gh.Count("/orgs/acme") > 0 })
+	for _, r := range e.gh.Requests() {
+		if r.Path == "/orgs/acme" && (!r.ClientAuth || r.Token) {
+			t.Fatalf("orgs are resolved with the app's credentials, not a user's token: %+v", r)
+		}
+	}
 	c := e.newClient(basic)
 	if f := e.loginAs(c, "alice", nil); f.Code == "" || !strings.Contains(f.GitHub.Query().Get("scope"), "read:org") {
 		t.Fatalf("org member: %v, GitHub scope %q", f.Final, f.GitHub.Query().Get("scope"))
