@@ -192,7 +192,9 @@ func (gc *grantChecker) lock(ctx context.Context, grantID string) (func(), error
 	if !ok {
 		return mu.Unlock, nil
 	}
-	deadline := gc.now().Add(renewLockWait)
+	// A real wait (another process holds the lock): wall time, not the
+	// injected clock.
+	deadline := time.Now().Add(renewLockWait)
 	for {
 		release, got, err := locker.TryLock(ctx, "github-refresh:"+grantID, renewLockTTL)
 		if err != nil {
@@ -202,7 +204,7 @@ func (gc *grantChecker) lock(ctx context.Context, grantID string) (func(), error
 		if got {
 			return func() { release(); mu.Unlock() }, nil
 		}
-		if gc.now().After(deadline) {
+		if time.Now().After(deadline) {
 			mu.Unlock()
 			return nil, unavailable(errors.New("another instance is renewing this GitHub token"))
 		}
