@@ -48,12 +48,12 @@ func (p *policy) admit(ctx context.Context, u User, token string) (Membership, e
 		return Membership{}, merr
 	case byUser || ms.any():
 		return ms, nil
-	case merr != nil:
-		var out *githubOutage
-		if errors.As(merr, &out) {
-			return Membership{}, unavailable(merr)
-		}
+	case errors.As(merr, new(*ssoError)):
 		return Membership{}, merr
+	case merr != nil:
+		// An outage, or an answer GitHub should not give: either way
+		// GitHub did not say "not a member" (503, never 500 or a denial).
+		return Membership{}, unavailable(merr)
 	}
 	return Membership{}, orNotAllowed(uerr)
 }
