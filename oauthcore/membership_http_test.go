@@ -453,3 +453,25 @@ func (h *harness) keySet() *oauthcore.KeySet {
 	}
 	return ks
 }
+
+// TestOrgUnresolvedAtStartUp: GitHub down when the server starts leaves
+// the orgs unpinned without failing anything; the first login after
+// resolves them, and a login while GitHub is down is
+// temporarily_unavailable, not access_denied.
+func TestOrgUnresolvedAtStartUp(t *testing.T) {
+	t.Parallel()
+	h := orgHarness(t)
+	h.members()
+	h.gh.SetOutage(fakegithub.Outage5xx)
+	if err := h.Server.ResolveAllowedUsers(t.Context()); err == nil {
+		t.Fatal("resolution during an outage reported no error")
+	}
+	c := h.newClient(authBasic)
+	if f := h.loginAs(c, "alice"); f.Final.Query().Get("error") != "temporarily_unavailable" {
+		t.Fatalf("login while GitHub is down: %v", f.Final)
+	}
+	h.gh.SetOutage(fakegithub.OutageNone)
+	if f := h.loginAs(c, "alice"); f.Code == "" {
+		t.Fatalf("login after the outage: %v", f.Final)
+	}
+}
