@@ -143,7 +143,7 @@ func (g *Gate) CheckSession(w http.ResponseWriter, r *http.Request, v *Verifier,
 		if c, err = v.Verify(r.Context(), raw); err == nil {
 			if err = g.authorize(c, path); err == nil {
 				var s *Session
-				if s, err = v.Session(r.Context(), c); err == nil {
+				if s, err = v.Session(r.Context(), c, needToken); err == nil {
 					if err = needsToken(s, needToken); err == nil {
 						return c, s, nil
 					}

@@ -241,6 +241,13 @@ func (g *GitHub) OrgMembership(ctx context.Context, token, org string) error {
 	return nil
 }
 
+// ValidateToken asks GitHub whether the user's token still works (GET
+// /user): errGitHubTokenRevoked when GitHub answers 401.
+func (g *GitHub) ValidateToken(ctx context.Context, token string) error {
+	_, err := g.call(ctx, http.MethodGet, "/user", bearer(token), nil, nil)
+	return err
+}
+
 // RevokeToken deletes the user's token at GitHub (best effort, when its
 // grant ends).
 func (g *GitHub) RevokeToken(ctx context.Context, token string) error {

@@ -18,6 +18,12 @@ type tokenRevoker interface {
 	RevokeToken(ctx context.Context, token string) error
 }
 
+// tokenValidator asks GitHub whether it still accepts a user's token
+// (*GitHub): errGitHubTokenRevoked when it does not.
+type tokenValidator interface {
+	ValidateToken(ctx context.Context, token string) error
+}
+
 // grantReader reads a live grant by id (every store has it).
 type grantReader interface {
 	GetGrant(ctx context.Context, id string) (*Grant, error)
@@ -32,6 +38,7 @@ type grantChecker struct {
 	grants    GrantStore
 	refresher tokenRefresher // nil: GitHub App tokens are not renewed
 	revoker   tokenRevoker   // nil: nothing is revoked at GitHub
+	validator tokenValidator // nil: tokens are not validated
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -55,6 +62,18 @@ func (gc *grantChecker) recheck(ctx context.Context, g *Grant) (Membership, *Git
 	}
 	ms, err := gc.policy.admit(ctx, g.User, access)
 	return ms, tok, err
+}
+
+// validate checks the token with GitHub (nil when no validator is known).
+func (gc *grantChecker) validate(ctx context.Context, tok *GitHubToken) error {
+	if gc.validator == nil {
+		return nil
+	}
+	err := gc.validator.ValidateToken(ctx, tok.AccessToken)
+	if err == nil || errors.Is(err, errGitHubTokenRevoked) {
+		return err
+	}
+	return unavailable(err) // GitHub cannot say: never "revoked"
 }
 
 // due reports whether a GitHub App token expires within the refresh

@@ -475,3 +475,29 @@ func TestOrgUnresolvedAtStartUp(t *testing.T) {
 		t.Fatalf("login after the outage: %v", f.Final)
 	}
 }
+
+// TestRevokedOAuthTokenEndsGrantAtTokenGate: without org lists the token is
+// not needed for the policy, but a github_token gate checks it with GitHub
+// once membership_ttl has passed: a token the user revoked at GitHub (they
+// removed the app) ends the grant; a plain gate does not ask GitHub.
+func TestRevokedOAuthTokenEndsGrantAtTokenGate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.newClient(authBasic)
+	_, tok := h.fullFlow(c)
+	h.gh.RevokeTokens("alice")
+	if w, _ := h.sessionCheck(tok.Access, true); w.Code != 200 {
+		t.Fatalf("within the TTL of the login: %d", w.Code)
+	}
+	h.clock.Advance(6 * time.Minute)
+	calls := h.gh.Count("/user")
+	if w, _ := h.sessionCheck(tok.Access, false); w.Code != 200 || h.gh.Count("/user") != calls {
+		t.Fatalf("plain gate after the TTL: %d, GitHub asked %d times", w.Code, h.gh.Count("/user")-calls)
+	}
+	if w, _ := h.sessionCheck(tok.Access, true); w.Code != http.StatusUnauthorized {
+		t.Fatalf("github_token gate with a revoked GitHub token: %d, want 401", w.Code)
+	}
+	if r := h.refresh(c, tok.Refresh, nil); r.oauthError() != "invalid_grant" {
+		t.Fatalf("refresh after the grant ended: %s", r)
+	}
+}

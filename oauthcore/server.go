@@ -102,6 +102,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	s.check = &grantChecker{policy: s.policy, sealer: sealer, grants: store, now: e.now, log: e.log}
 	s.check.refresher, _ = upstream.(tokenRefresher)
 	s.check.revoker, _ = upstream.(tokenRevoker)
+	s.check.validator, _ = upstream.(tokenValidator)
 	s.verifier = newVerifier(s.tokens, store, e.now, cfg.Leeway, defaultCacheEntries)
 	s.verifier.sessions = newSessions(s.check, store, e.now, cfg.GitHub.MembershipTTL, defaultCacheEntries)
 	s.route(upstream)

@@ -28,6 +28,9 @@ type Session struct {
 
 	until time.Time // when the session must be confirmed again
 	ended bool      // the grant is over: refused until 'until'
+	// tokenChecked: GitHub accepted the token within the TTL (it was
+	// used for the check, or validated for a github_token gate).
+	tokenChecked bool
 }
 
 // sessions caches Sessions by grant id, bounded, so the gate asks the
@@ -61,14 +64,18 @@ func newSessions(gc *grantChecker, store Store, now func() time.Time, ttl time.D
 }
 
 // get returns the session of a verified token's grant: from the cache
-// while it is fresh, else confirmed again. ErrInvalidToken: the grant is
-// over (revoked, or its user lost access, which ends it now); an *Error:
-// the store or GitHub cannot say (503).
-func (ss *sessions) get(ctx context.Context, c *Claims) (*Session, error) {
+// while it is fresh, else confirmed again. useToken is set by gates that
+// hand the GitHub token on: for them a token GitHub has not accepted
+// within the TTL is checked with GitHub first, so a token the user
+// revoked (they removed the app) ends the grant the next time it would be
+// used. ErrInvalidToken: the grant is over (revoked, or its user lost
+// access, which ends it now); an *Error: the store or GitHub cannot say
+// (503).
+func (ss *sessions) get(ctx context.Context, c *Claims, useToken bool) (*Session, error) {
 	ss.mu.RLock()
 	s := ss.m[c.GrantID]
 	ss.mu.RUnlock()
-	if s != nil && ss.now().Before(s.until) {
+	if s != nil && ss.now().Before(s.until) && (!useToken || s.tokenChecked || s.GitHubToken == "") {
 		if s.ended {
 			return nil, ErrInvalidToken
 		}
@@ -84,7 +91,7 @@ func (ss *sessions) get(ctx context.Context, c *Claims) (*Session, error) {
 			return nil, unavailable(ctx.Err())
 		}
 	}
-	call.s, call.err = ss.load(ctx, c.GrantID)
+	call.s, call.err = ss.load(ctx, c.GrantID, useToken)
 	if errors.Is(call.err, ErrInvalidToken) {
 		// Remembered, so a token of an ended grant that the verifier
 		// still caches (no announcement: the grant expired) costs no
@@ -99,7 +106,7 @@ func (ss *sessions) get(ctx context.Context, c *Claims) (*Session, error) {
 // load reads the grant and confirms the user: the membership stored with
 // it while it was checked within the TTL (the allow-list is applied
 // again, in process), else a re-check with GitHub.
-func (ss *sessions) load(ctx context.Context, id string) (*Session, error) {
+func (ss *sessions) load(ctx context.Context, id string, useToken bool) (*Session, error) {
 	g, err := ss.grants.GetGrant(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrInvalidToken
@@ -113,22 +120,40 @@ func (ss *sessions) load(ctx context.Context, id string) (*Session, error) {
 		return nil, unavailable(err)
 	}
 	ms := Membership{Orgs: g.User.Orgs, Teams: g.User.Teams}
+	// Checked within the TTL (at login or refresh), or now: with the
+	// token itself when org or team lists need it, else validated with
+	// GitHub when a gate is about to hand it on.
+	checked := true
 	if !ss.storedStillGood(ctx, g, tok, now) {
 		ms, tok, err = ss.check.recheck(ctx, g)
-		if endsGrant(err) {
-			if err := ss.check.end(ctx, g, err); err != nil {
-				return nil, err
-			}
-			return nil, ErrInvalidToken
+		checked = ss.check.policy.members != nil
+		if err == nil && useToken && tok != nil && !checked {
+			err, checked = ss.check.validate(ctx, tok), true
 		}
-		if err != nil {
-			return nil, AsError(err)
+		if err = ss.ended(ctx, g, err); err != nil {
+			return nil, err
 		}
 		g.CheckedAt = now
 	}
 	s := ss.session(g, tok, ms)
+	s.tokenChecked = checked
 	ss.put(id, s)
 	return s, nil
+}
+
+// ended ends the grant when a re-check's error says so (ErrInvalidToken),
+// and maps any other error to an outage.
+func (ss *sessions) ended(ctx context.Context, g *Grant, err error) error {
+	if endsGrant(err) {
+		if err := ss.check.end(ctx, g, err); err != nil {
+			return err
+		}
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return AsError(err)
+	}
+	return nil
 }
 
 // storedStillGood: the grant was checked within the TTL, its token is not

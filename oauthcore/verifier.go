@@ -158,13 +158,14 @@ func (v *Verifier) verifyUncached(ctx context.Context, raw string) (*Claims, err
 
 // Session returns the session of a verified token's grant (nil when
 // there is none to keep: no session store, or a token without grant).
+// useToken: the caller hands the GitHub token on (see sessions.get).
 // ErrInvalidToken: the grant has ended, now or before; an *Error: an
 // outage (503).
-func (v *Verifier) Session(ctx context.Context, c *Claims) (*Session, error) {
+func (v *Verifier) Session(ctx context.Context, c *Claims, useToken bool) (*Session, error) {
 	if v.sessions == nil || c.GrantID == "" {
 		return nil, nil
 	}
-	return v.sessions.get(ctx, c)
+	return v.sessions.get(ctx, c, useToken)
 }
 
 // evictOne drops an arbitrary entry (Go's map order is randomised, so this
