@@ -277,3 +277,18 @@ func TestRevokedOAuthTokenEndsGrantAtTokenGate(t *testing.T) {
 		t.Fatalf("refresh after the grant ended: %s", r)
 	}
 }
+
+// TestCodeReplayEndsGitHubToken_AC04: a replayed code ends the grant it
+// produced, and that grant's GitHub token is deleted at GitHub.
+func TestCodeReplayEndsGitHubToken_AC04(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.newClient(authBasic)
+	f, _ := h.fullFlow(c)
+	if r := h.redeem(c, f, nil); r.oauthError() != "invalid_grant" {
+		t.Fatalf("replay: %s", r)
+	}
+	if got := h.gh.RevokedViaAPI(); len(got) != 1 || got[0] != h.gh.IssuedTokens()[0] {
+		t.Fatalf("GitHub tokens revoked at GitHub after the replay: %d", len(got))
+	}
+}

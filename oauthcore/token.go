@@ -137,8 +137,16 @@ wait:
 		}
 		tomb = used
 	}
+	// AC-04: what the code produced ends, its GitHub token at GitHub too.
+	var ended *Grant
+	if r, ok := t.grants.(grantReader); ok {
+		ended, _ = r.GetGrant(ctx, grantIDForCode(hash))
+	}
 	if err := t.grants.RevokeGrant(ctx, grantIDForCode(hash)); err != nil {
 		return unavailable(err)
+	}
+	if ended != nil {
+		t.check.revokeAtGitHub(ctx, ended)
 	}
 	return invalidGrant("the authorization code was already used")
 }
