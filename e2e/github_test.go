@@ -201,7 +201,8 @@ func TestGitHubTokenReachesUpstream_CD10_RS05_RS06(t *testing.T) {
 	// With Caddy's access log on: it records the request headers, which
 	// then hold the GitHub token the gate set (redacted there).
 	e, up := newGitHubEnv(t, caddyConfig{AllowedUsers: "1", Debug: true, Admin: true,
-		GitHubExtra: []string{"allowed_orgs beta", "allowed_teams beta/platform"}}, "log\n\t"+githubSite)
+		GitHubExtra: []string{"allowed_orgs beta", "allowed_teams beta/platform"}},
+		"log\n\t"+strings.Replace(githubSite, "reverse_proxy", "request_header X-Seen-Teams {http.auth.user.teams}\n\t\treverse_proxy", 1))
 	c := e.newClient(basic)
 	resource := e.mcpURL("/github/mcp")
 	f := e.loginAs(c, "bob", func(a *authReq) { a.Query.Set("resource", resource) })
@@ -216,7 +217,7 @@ func TestGitHubTokenReachesUpstream_CD10_RS05_RS06(t *testing.T) {
 		if strings.Contains(auth, tok.Access) || !strings.HasPrefix(auth, "Bearer gho_") || !contains(issued, strings.TrimPrefix(auth, "Bearer ")) {
 			t.Fatalf("RS-05: the upstream got Authorization %q", auth)
 		}
-		if len(h.Values("X-User-Teams")) != 1 || h.Get("X_user_teams") != "" {
+		if len(h.Values("X-User-Teams")) != 1 || h.Get("X_user_teams") != "" || h.Get("X-Seen-Teams") != "beta/platform" {
 			t.Fatalf("RS-06: identity headers %v", h)
 		}
 	}
