@@ -57,8 +57,9 @@ type VerifyHandler struct {
 	// grant made before the token was kept, or whose token lacks the
 	// scopes in github { scopes }, gets 401 invalid_token, so the client
 	// signs in again; the upstream is never called without the token. The
-	// token is also the placeholder {http.auth.user.github_token}, which
-	// Caddy's access log never records.
+	// token is also the placeholder {http.auth.user.github_token} (empty
+	// at gates without this option), which Caddy's access log never
+	// records.
 	GitHubToken bool `json:"github_token,omitempty"`
 
 	// OrgsHeader and TeamsHeader carry the allow-listed orgs and teams
@@ -243,8 +244,13 @@ func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims, s *oa
 	for i, name := range placeholderNames {
 		repl.Set(name, vals[i])
 	}
-	for i, name := range sessionPlaceholders {
-		repl.Set(name, sv[i])
+	repl.Set(sessionPlaceholders[0], sv[0])
+	repl.Set(sessionPlaceholders[1], sv[1])
+	// Only gates that opted in expose the token, to headers too.
+	if h.GitHubToken {
+		repl.Set(sessionPlaceholders[2], sv[2])
+	} else {
+		repl.Set(sessionPlaceholders[2], "")
 	}
 }
 

@@ -394,3 +394,39 @@ func redisDump(t *testing.T, addr string) string {
 	}
 	return out.String()
 }
+
+// TestGitHubTokenPlaceholder: at a github_token gate the placeholder
+// {http.auth.user.github_token} holds the user's GitHub token for other
+// header layouts; a gate that did not opt in exposes none.
+// {http.auth.user.orgs} holds the allow-listed orgs.
+func TestGitHubTokenPlaceholder(t *testing.T) {
+	t.Parallel()
+	site := `route /github/* {
+		mcp_oauth_verify {
+			github_token
+		}
+		request_header X-GitHub-Token {http.auth.user.github_token}
+		request_header X-Seen-Orgs {http.auth.user.orgs}
+		reverse_proxy {{UPSTREAM}}
+	}
+	route /plain/* {
+		mcp_oauth_verify
+		request_header X-GitHub-Token {http.auth.user.github_token}
+		reverse_proxy {{UPSTREAM}}
+	}`
+	e, up := newGitHubEnv(t, caddyConfig{AllowedUsers: "1", GitHubExtra: []string{"allowed_orgs acme"}}, site)
+	c := e.newClient(basic)
+	for _, path := range []string{"/github", "/plain"} {
+		resource := e.mcpURL(path + "/mcp")
+		tok := e.exchange(c, e.loginAs(c, "alice", func(a *authReq) { a.Query.Set("resource", resource) }))
+		wantStatus(t, "gate "+path, e.mcpPost(path+"/mcp", tok.Access), http.StatusOK, "")
+	}
+	reqs := up.requests()
+	h, plain := reqs[0], reqs[len(reqs)-1]
+	if got := h.Get("X-GitHub-Token"); !contains(e.gh.IssuedTokens(), got) || h.Get("Authorization") != "Bearer "+got || h.Get("X-Seen-Orgs") != "acme" {
+		t.Fatalf("github_token gate: placeholder set %v, Authorization matches %v, orgs %q", got != "", h.Get("Authorization") == "Bearer "+got, h.Get("X-Seen-Orgs"))
+	}
+	if plain.Get("X-GitHub-Token") != "" || plain.Get("Authorization") != "" {
+		t.Fatal("a gate without github_token exposed the GitHub token")
+	}
+}
