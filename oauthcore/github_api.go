@@ -248,6 +248,21 @@ func (g *GitHub) ValidateToken(ctx context.Context, token string) error {
 	return err
 }
 
+// CurrentLogin returns the numeric id and the login of the token's user.
+func (g *GitHub) CurrentLogin(ctx context.Context, token string) (string, string, error) {
+	var u struct {
+		ID    int64  `json:"id"`
+		Login string `json:"login"`
+	}
+	if _, err := g.call(ctx, http.MethodGet, "/user", bearer(token), nil, &u); err != nil {
+		return "", "", err
+	}
+	if u.ID <= 0 || u.Login == "" {
+		return "", "", &githubOutage{cause: "/user: response lacks id or login"}
+	}
+	return strconv.FormatInt(u.ID, 10), u.Login, nil
+}
+
 // RevokeToken deletes the user's token at GitHub (best effort, when its
 // grant ends).
 func (g *GitHub) RevokeToken(ctx context.Context, token string) error {

@@ -16,6 +16,7 @@ type membershipReader interface {
 	TeamID(ctx context.Context, token, org, slug string) (orgID, teamID int64, err error)
 	TeamMember(ctx context.Context, token, org, slug, login string) (bool, error)
 	OrgMembership(ctx context.Context, token, org string) error
+	CurrentLogin(ctx context.Context, token string) (id, login string, err error)
 }
 
 // memberships applies allowed_orgs and allowed_teams. Orgs and teams are
@@ -98,6 +99,7 @@ type memberCheck struct {
 	out    Membership
 	outage error  // GitHub could not answer one of the questions
 	sso    string // a configured org that needs SSO authorization
+	login  string // the user's login now (read once, for team checks)
 }
 
 // check asks GitHub which allow-listed orgs and teams the user is in. An
@@ -165,7 +167,10 @@ func (m *memberships) checkTeam(c *memberCheck, orgName, slug string) error {
 	}
 	var member bool
 	if err == nil {
-		member, err = m.gh.TeamMember(c.ctx, c.token, orgLogin, slug, c.user.Login)
+		err = m.currentLogin(c)
+	}
+	if err == nil {
+		member, err = m.gh.TeamMember(c.ctx, c.token, orgLogin, slug, c.login)
 	}
 	switch {
 	case member:
@@ -176,6 +181,25 @@ func (m *memberships) checkTeam(c *memberCheck, orgName, slug string) error {
 		c.sso = orgName
 	}
 	return err
+}
+
+// currentLogin reads the user's login as GitHub has it now: the team
+// membership endpoint is by login, and a user may have renamed theirs
+// since the grant recorded it. A token of another account than the
+// grant's is treated as dead.
+func (m *memberships) currentLogin(c *memberCheck) error {
+	if c.login != "" {
+		return nil
+	}
+	id, login, err := m.gh.CurrentLogin(c.ctx, c.token)
+	if err != nil {
+		return err
+	}
+	if id != c.user.ID {
+		return errGitHubTokenRevoked
+	}
+	c.login = login
+	return nil
 }
 
 // errOtherTeam: the slug now names another team than the one pinned.

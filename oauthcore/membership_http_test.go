@@ -233,3 +233,14 @@ func TestOrgUnresolvedAtStartUp(t *testing.T) {
 		t.Fatalf("login after the outage: %v", f.Final)
 	}
 }
+
+// TestRenamedUserKeepsTeam: team membership is asked by login, so it is
+// asked with the login the user has now, not the one the grant recorded.
+func TestRenamedUserKeepsTeam(t *testing.T) {
+	t.Parallel()
+	h, c, tok := bobsGrant(t)
+	h.gh.RenameUser("bob", "robert")
+	if r := h.refresh(c, tok.Refresh, nil); r.Status != http.StatusOK {
+		t.Fatalf("refresh after the user renamed their login: %s", r)
+	}
+}

@@ -262,3 +262,40 @@ func writePage(w http.ResponseWriter, r *http.Request, all []map[string]any) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// RenameUser gives an account a new login (its id stays): its tokens and
+// org and team memberships follow it, as on GitHub.
+func (s *Server) RenameUser(oldLogin, newLogin string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldKey, newKey := strings.ToLower(oldLogin), strings.ToLower(newLogin)
+	u, ok := s.users[oldKey]
+	if !ok {
+		return
+	}
+	delete(s.users, oldKey)
+	u.Login = newLogin
+	s.users[newKey] = u
+	for _, g := range s.tokens {
+		if strings.EqualFold(g.login, oldLogin) {
+			g.login = newLogin
+		}
+	}
+	for _, g := range s.refreshTokens {
+		if strings.EqualFold(g.login, oldLogin) {
+			g.login = newLogin
+		}
+	}
+	for _, o := range s.orgs {
+		if m, ok := o.members[oldKey]; ok {
+			delete(o.members, oldKey)
+			o.members[newKey] = m
+		}
+	}
+	for _, t := range s.teams {
+		if m, ok := t.members[oldKey]; ok {
+			delete(t.members, oldKey)
+			t.members[newKey] = m
+		}
+	}
+}
