@@ -233,6 +233,12 @@ func TestGitHubTokenReachesUpstream_CD10_RS05_RS06(t *testing.T) {
 		}
 	}
 
+	// Nor in RFC 7662 introspection or the /verify (ForwardAuth) answer.
+	wantNoCredentials(t, "introspection", e.introspect(c, tok.Access), issued...)
+	verify := e.do(e.api, e.verifyRequest(http.MethodGet, resource, tok.Access))
+	wantStatus(t, "/verify", verify, http.StatusOK, "")
+	wantNoCredentials(t, "/verify", verify, issued...)
+
 	e.caddy.cfg.GitHubExtra = append(e.caddy.cfg.GitHubExtra, "scopes repo")
 	e.caddy.reload()
 	waitFor(t, 20*time.Second, "401 for a token without the repo scope after the reload", func() bool {
