@@ -141,8 +141,34 @@ type GitHubConfig struct {
 	ClientSecret string `json:"client_secret,omitempty"`
 	// AllowedUsers lists who may log in: GitHub logins (case-insensitive)
 	// or numeric user ids, separated by commas or spaces, or "*" for every
-	// GitHub user. Empty lets nobody in.
+	// GitHub user. A user is let in when AllowedUsers, AllowedOrgs or
+	// AllowedTeams admits them; all three empty lets nobody in.
 	AllowedUsers []string `json:"allowed_users,omitempty"`
+	// AllowedOrgs lets in the active members of these GitHub
+	// organizations (logins, e.g. acme). Each is resolved to its numeric
+	// id at start-up and compared by id, so a renamed org keeps its
+	// members and someone who takes the old name gets nobody in. Setting
+	// it (or AllowedTeams) makes the login ask GitHub for read:org; with a
+	// GitHub App, grant it the "Members: read" organization permission.
+	AllowedOrgs []string `json:"allowed_orgs,omitempty"`
+	// AllowedTeams lets in the active members of these teams, written
+	// org/team-slug (e.g. acme/platform), members of their child teams
+	// included. Each team is pinned to its ids at the first login of one
+	// of its members.
+	AllowedTeams []string `json:"allowed_teams,omitempty"`
+	// Scopes are GitHub OAuth App scopes requested beyond read:user,
+	// user:email and (with org or team lists) read:org, for upstreams
+	// that receive the user's GitHub token (mcp_oauth_verify github_token),
+	// e.g. repo. A grant whose token lacks one is refused by such gates
+	// until the user signs in again. GitHub Apps ignore scopes: grant the
+	// app the permissions instead.
+	Scopes []string `json:"scopes,omitempty"`
+	// MembershipTTL is how long a confirmation of a user's access (the
+	// allow-lists and org and team memberships) is trusted at the gate
+	// before it asks again: someone removed from an org or a list is
+	// refused within this time, even with a live access token. Every
+	// refresh checks again too. Default: 5m; between 1s and 24h.
+	MembershipTTL string `json:"membership_ttl,omitempty"`
 	// WebURL is GitHub's web origin. Default: https://github.com; for
 	// GitHub Enterprise Server https://HOSTNAME.
 	WebURL string `json:"web_url,omitempty"`

@@ -87,6 +87,7 @@ func TestEveryDurationOption(t *testing.T) {
 		{"refresh_grace", func(a *App, v string) { a.RefreshGrace = v }, func(c oauthcore.Config) time.Duration { return c.RefreshGrace }},
 		{"consent_lifetime", func(a *App, v string) { a.ConsentLifetime = v }, func(c oauthcore.Config) time.Duration { return c.ConsentLifetime }},
 		{"github timeout", func(a *App, v string) { a.GitHub.Timeout = v }, func(c oauthcore.Config) time.Duration { return c.GitHub.Timeout }},
+		{"github membership_ttl", func(a *App, v string) { a.GitHub.MembershipTTL = v }, func(c oauthcore.Config) time.Duration { return c.GitHub.MembershipTTL }},
 		{"client_id_metadata cache_max", func(a *App, v string) { a.ClientIDMetadata = &ClientIDMetadataConfig{CacheMax: v} }, func(c oauthcore.Config) time.Duration { return c.ClientIDMetadata.CacheMax }},
 		{"client_id_metadata timeout", func(a *App, v string) { a.ClientIDMetadata = &ClientIDMetadataConfig{Timeout: v} }, func(c oauthcore.Config) time.Duration { return c.ClientIDMetadata.Timeout }},
 	} {
@@ -212,6 +213,19 @@ func TestAppConfig(t *testing.T) {
 		},
 		{name: "client_id_metadata bad timeout", mod: func(a *App) { a.ClientIDMetadata = &ClientIDMetadataConfig{Timeout: "soon"} },
 			wantErr: "client_id_metadata timeout"},
+		{
+			name: "github orgs, teams and scopes, from placeholders and lists",
+			mod: func(a *App) {
+				a.GitHub.AllowedOrgs, a.GitHub.AllowedTeams = []string{"acme, beta"}, []string{"acme/platform"}
+				a.GitHub.Scopes = []string{"repo"}
+			},
+			check: func(t *testing.T, c oauthcore.Config) {
+				if strings.Join(c.GitHub.AllowedOrgs, " ") != "acme beta" || c.GitHub.AllowedTeams[0] != "acme/platform" ||
+					c.GitHub.Scopes[0] != "repo" || c.GitHub.MembershipTTL != 5*time.Minute {
+					t.Errorf("github %+v", c.GitHub)
+				}
+			},
+		},
 		{name: "registration limit 0", mod: func(a *App) { a.RegistrationLimit = "0" }, wantErr: "registration_limit"},
 		{name: "registration limit not a number", mod: func(a *App) { a.RegistrationLimit = "many" }, wantErr: "registration_limit"},
 		{name: "registration limit below -1", mod: func(a *App) { a.RegistrationLimit = "-2" }, wantErr: "registration_limit"},

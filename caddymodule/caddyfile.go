@@ -56,7 +56,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		github {
 //			client_id     <id>
 //			client_secret <secret>
-//			allowed_users <login|id|*...>
+//			allowed_users  <login|id|*...>
+//			allowed_orgs   <org...>
+//			allowed_teams  <org/team-slug...>
+//			scopes         <scope...>
+//			membership_ttl <duration>
 //			web_url       <url>
 //			api_url       <url>
 //			timeout       <duration>
@@ -128,7 +132,9 @@ func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	fields := map[string]*string{"client_id": &g.ClientID, "client_secret": &g.ClientSecret,
-		"web_url": &g.WebURL, "api_url": &g.APIURL, "timeout": &g.Timeout}
+		"web_url": &g.WebURL, "api_url": &g.APIURL, "timeout": &g.Timeout, "membership_ttl": &g.MembershipTTL}
+	lists := map[string]*[]string{"allowed_users": &g.AllowedUsers, "allowed_orgs": &g.AllowedOrgs,
+		"allowed_teams": &g.AllowedTeams, "scopes": &g.Scopes}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
 		switch {
@@ -136,8 +142,8 @@ func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := oneArg(d, fields[opt]); err != nil {
 				return err
 			}
-		case opt == "allowed_users":
-			if err := manyArgs(d, &g.AllowedUsers); err != nil {
+		case lists[opt] != nil:
+			if err := manyArgs(d, lists[opt]); err != nil {
 				return err
 			}
 		default:

@@ -27,7 +27,10 @@ var asMetadataPaths = []string{"/.well-known/oauth-authorization-server", "/.wel
 //		scopes           <scope...>
 //		user_id_header   <name>
 //		user_name_header <name>
+//		orgs_header      <name>
+//		teams_header     <name>
 //		allowed_origins  <origin...>
+//		github_token
 //	}
 //
 // With a path matcher such as /github/*, the protected resource is that
@@ -83,7 +86,8 @@ func (v *VerifyHandler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 	if h.NextArg() {
 		return h.ArgErr()
 	}
-	fields := map[string]*string{"resource": &v.Resource, "user_id_header": &v.UserIDHeader, "user_name_header": &v.UserNameHeader}
+	fields := map[string]*string{"resource": &v.Resource, "user_id_header": &v.UserIDHeader, "user_name_header": &v.UserNameHeader,
+		"orgs_header": &v.OrgsHeader, "teams_header": &v.TeamsHeader}
 	lists := map[string]*[]string{"scopes": &v.Scopes, "allowed_origins": &v.AllowedOrigins}
 	for h.NextBlock(0) {
 		opt := h.Val()
@@ -96,6 +100,11 @@ func (v *VerifyHandler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			if err := manyArgs(h.Dispenser, lists[opt]); err != nil {
 				return err
 			}
+		case opt == "github_token":
+			if h.NextArg() {
+				return h.Errf("github_token takes no arguments")
+			}
+			v.GitHubToken = true
 		default:
 			return h.Errf("unrecognized mcp_oauth_verify option %q", opt)
 		}

@@ -30,6 +30,9 @@ func (a *App) config() (oauthcore.Config, error) {
 			WebURL:       s(a.GitHub.WebURL),
 			APIURL:       s(a.GitHub.APIURL),
 			AllowedUsers: splitList(repl, a.GitHub.AllowedUsers),
+			AllowedOrgs:  splitList(repl, a.GitHub.AllowedOrgs),
+			AllowedTeams: splitList(repl, a.GitHub.AllowedTeams),
+			Scopes:       splitList(repl, a.GitHub.Scopes),
 		},
 	}
 	cfg.Name = s(a.Name)
@@ -56,6 +59,7 @@ func (a *App) config() (oauthcore.Config, error) {
 		{"refresh_grace", a.RefreshGrace, &cfg.RefreshGrace},
 		{"consent_lifetime", a.ConsentLifetime, &cfg.ConsentLifetime},
 		{"github timeout", a.GitHub.Timeout, &cfg.GitHub.Timeout},
+		{"github membership_ttl", a.GitHub.MembershipTTL, &cfg.GitHub.MembershipTTL},
 	}
 	if m := a.ClientIDMetadata; m != nil {
 		durations = append(durations,

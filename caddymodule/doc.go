@@ -25,7 +25,10 @@
 //     answers the RFC 9728 metadata and the challenges itself, refuses
 //     browser origins it does not trust (verify_cors.go), strips the token
 //     and client-sent identity headers, and passes the user on in headers
-//     and {http.auth.user.*} placeholders. Which resource it protects is
+//     and {http.auth.user.*} placeholders; with github_token it hands
+//     the user's GitHub token to the upstream instead of the client's
+//     token, and X-User-Orgs/X-User-Teams carry the allow-listed orgs
+//     and teams. Which resource it protects is
 //     learned once (verify_resource.go, placement.go): from its own path
 //     matcher when the Caddyfile is adapted (`mcp_oauth_verify /github/*`,
 //     which also routes the well-known metadata URLs to it), else from the

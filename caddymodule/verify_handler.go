@@ -50,6 +50,25 @@ type VerifyHandler struct {
 	// UserNameHeader carries the GitHub login. Default: X-User-Name.
 	UserNameHeader string `json:"user_name_header,omitempty"`
 
+	// GitHubToken hands the user's own GitHub token to the upstream as
+	// `Authorization: Bearer <token>` (the client's token for this server
+	// is removed first, as always: it is never passed through), for MCP
+	// servers that call GitHub as the user, such as github-mcp-server. A
+	// grant made before the token was kept, or whose token lacks the
+	// scopes in github { scopes }, gets 401 invalid_token, so the client
+	// signs in again; the upstream is never called without the token. The
+	// token is also the placeholder {http.auth.user.github_token} (empty
+	// at gates without this option), which Caddy's access log never
+	// records.
+	GitHubToken bool `json:"github_token,omitempty"`
+
+	// OrgsHeader and TeamsHeader carry the allow-listed orgs and teams
+	// (org/slug) the user is in, comma-separated; only those, never every
+	// membership. Default: X-User-Orgs and X-User-Teams. Client-sent
+	// copies are always removed.
+	OrgsHeader  string `json:"orgs_header,omitempty"`
+	TeamsHeader string `json:"teams_header,omitempty"`
+
 	// AllowedOrigins are the browser origins (scheme://host[:port]) that may
 	// call the MCP server; "*" allows any. Requests with an Origin header
 	// that is neither listed nor the server's own origin are refused with
@@ -71,6 +90,8 @@ type VerifyHandler struct {
 	hosts     *hostGates
 	idHeader  string
 	nameHdr   string
+	orgsHdr   string
+	teamsHdr  string
 	stripped  []string // lowercased identity header names, '_' as '-'
 	anyOrigin bool
 	logger    *zap.Logger
@@ -110,7 +131,10 @@ func (h *VerifyHandler) Provision(ctx caddy.Context) error {
 	h.AllowedOrigins = splitList(repl, h.AllowedOrigins)
 	h.idHeader = headerOr(h.UserIDHeader, "X-User-Id")
 	h.nameHdr = headerOr(h.UserNameHeader, "X-User-Name")
-	h.stripped = append([]string{normalizeHeader(h.idHeader), normalizeHeader(h.nameHdr)}, spoofableHeaders...)
+	h.orgsHdr = headerOr(h.OrgsHeader, "X-User-Orgs")
+	h.teamsHdr = headerOr(h.TeamsHeader, "X-User-Teams")
+	h.stripped = append([]string{normalizeHeader(h.idHeader), normalizeHeader(h.nameHdr),
+		normalizeHeader(h.orgsHdr), normalizeHeader(h.teamsHdr)}, spoofableHeaders...)
 	for _, o := range h.AllowedOrigins {
 		h.anyOrigin = h.anyOrigin || o == "*"
 	}
@@ -167,14 +191,14 @@ func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	if strings.Contains(path, "/.well-known/") && h.serveDiscovery(w, r, gate, path) {
 		return nil
 	}
-	claims, err := gate.Check(w, r, h.verifier, path)
+	claims, sess, err := gate.CheckSession(w, r, h.verifier, path, h.GitHubToken)
 	if err != nil {
 		if ce := h.logger.Check(zapcore.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.String("reason", err.Error()), zap.String("resource", gate.Resource))
 		}
 		return nil
 	}
-	h.passIdentity(r, claims)
+	h.passIdentity(r, claims, sess)
 	return next.ServeHTTP(w, r)
 }
 
@@ -190,7 +214,7 @@ func originalPath(r *http.Request) string {
 // passIdentity removes the token (no token passthrough to upstreams) and
 // any identity header the client sent under any spelling, then sets ours
 // and the placeholders.
-func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims) {
+func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims, s *oauthcore.Session) {
 	hdr := r.Header
 	hdr.Del("Authorization")
 	for name := range hdr {
@@ -200,6 +224,18 @@ func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims) {
 	}
 	hdr[h.idHeader] = []string{c.Subject}
 	hdr[h.nameHdr] = []string{c.Username}
+	sv := sessionValues(s)
+	if sv[0] != "" {
+		hdr[h.orgsHdr] = []string{sv[0].(string)}
+	}
+	if sv[1] != "" {
+		hdr[h.teamsHdr] = []string{sv[1].(string)}
+	}
+	if h.GitHubToken {
+		// Only after the client's Authorization is gone: a separate
+		// credential the gate attaches, not token passthrough (RS-05).
+		hdr["Authorization"] = []string{sv[3].(string)}
+	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
 		return
@@ -208,6 +244,37 @@ func (h *VerifyHandler) passIdentity(r *http.Request, c *oauthcore.Claims) {
 	for i, name := range placeholderNames {
 		repl.Set(name, vals[i])
 	}
+	repl.Set(sessionPlaceholders[0], sv[0])
+	repl.Set(sessionPlaceholders[1], sv[1])
+	// Only gates that opted in expose the token, to headers too.
+	if h.GitHubToken {
+		repl.Set(sessionPlaceholders[2], sv[2])
+	} else {
+		repl.Set(sessionPlaceholders[2], "")
+	}
+}
+
+// sessionPlaceholders are the placeholders a grant's session fills, in the
+// order of sessionValues (which adds the Authorization value last). The
+// GitHub token placeholder is never logged: Caddy's access log records
+// headers, not placeholders, and redacts the Authorization header the
+// gate sets (unless log_credentials is on).
+var sessionPlaceholders = [...]string{"http.auth.user.orgs", "http.auth.user.teams", "http.auth.user.github_token"}
+
+// noSession are the values of a grant without session.
+var noSession = &[len(sessionPlaceholders) + 1]any{"", "", "", ""}
+
+// sessionValues boxes a session's values once, kept with the session.
+func sessionValues(s *oauthcore.Session) *[len(sessionPlaceholders) + 1]any {
+	if s == nil {
+		return noSession
+	}
+	if v, ok := s.Attachment.Load().(*[len(sessionPlaceholders) + 1]any); ok {
+		return v
+	}
+	v := &[len(sessionPlaceholders) + 1]any{s.Orgs, s.Teams, s.GitHubToken, "Bearer " + s.GitHubToken}
+	s.Attachment.Store(v)
+	return v
 }
 
 // placeholderNames are the placeholders the gate sets, in the order of

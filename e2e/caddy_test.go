@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/caddyproc"
+	"github.com/mcpoauth/caddy-mcp-oauth/internal/fakegithub"
 )
 
 // caddyConfig is what a test may vary in the Caddyfile.
@@ -23,8 +24,12 @@ type caddyConfig struct {
 	GitHubTimeout string   // empty: the server's default
 	Debug         bool     // log at debug level
 	Extra         []string // lines inside the mcp_oauth block
-	SiteExtra     []string // lines inside the site block
-	Admin         bool     // serve the admin API on a free loopback port
+	GitHubExtra   []string // lines inside its github block
+	// GitHub configures the fake GitHub newEnv starts (orgs, teams, a
+	// GitHub App's expiring tokens).
+	GitHub    fakegithub.Options
+	SiteExtra []string // lines inside the site block
+	Admin     bool     // serve the admin API on a free loopback port
 	// MCPSite, when set, is the body of a second site, the MCP origin
 	// (https://127.0.0.1:<free port>); the text {{UPSTREAM}} in it is
 	// replaced by MCPUpstream.
@@ -68,6 +73,9 @@ var caddyfileTmpl = template.Must(template.New("Caddyfile").Parse(`{
 			api_url {{.GitHubURL}}
 {{- if .GitHubTimeout}}
 			timeout {{.GitHubTimeout}}
+{{- end}}
+{{- range .GitHubExtra}}
+			{{.}}
 {{- end}}
 		}
 		code_lifetime {{.CodeLifetime}}

@@ -34,7 +34,7 @@ type env struct {
 // newEnv starts a fake GitHub and a Caddy configured to use it.
 func newEnv(t *testing.T, cfg caddyConfig) *env {
 	t.Helper()
-	gh := fakegithub.Start(t, fakegithub.Options{})
+	gh := fakegithub.Start(t, cfg.GitHub)
 	e := &env{t: t, gh: gh}
 	e.caddy = startCaddy(t, cfg, gh.URL, func(issuer string) { gh.SetCallbackURL(issuer + "/callback") })
 	e.issuer = e.caddy.issuer

@@ -36,6 +36,13 @@ func startMCPUpstream(t *testing.T) *mcpUpstream {
 			h := req.Extra.Header
 			return nil, whoami{UserID: h.Get("X-User-Id"), UserName: h.Get("X-User-Name"), Authorization: h.Get("Authorization")}, nil
 		})
+	return serveMCP(t, server)
+}
+
+// serveMCP serves server over Streamable HTTP on a loopback port until the
+// test ends, recording the headers of every request.
+func serveMCP(t *testing.T, server *mcp.Server) *mcpUpstream {
+	t.Helper()
 	u := &mcpUpstream{}
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

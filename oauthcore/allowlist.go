@@ -17,12 +17,11 @@ type allowList struct {
 	entries  []string
 	upstream Upstream // resolves logins when it is a UserResolver
 	log      *slog.Logger
-	mu       sync.RWMutex
-	ids      map[string]string // lowercased login -> pinned id
+	pins     pins[string] // lowercased login -> pinned id
 }
 
 func newAllowList(entries []string, upstream Upstream, log *slog.Logger) *allowList {
-	al := &allowList{ids: map[string]string{}, upstream: upstream, log: log}
+	al := &allowList{upstream: upstream, log: log}
 	for _, e := range entries {
 		if e = strings.TrimSpace(e); e != "" {
 			al.entries = append(al.entries, e)
@@ -56,28 +55,45 @@ func (al *allowList) resolveAll(ctx context.Context) error {
 // loginID returns the pinned id of an allow-listed login, resolving it the
 // first time.
 func (al *allowList) loginID(ctx context.Context, login string) (string, error) {
-	key := strings.ToLower(login)
-	al.mu.RLock()
-	id, ok := al.ids[key]
-	al.mu.RUnlock()
+	return al.pins.get(strings.ToLower(login), func() (string, error) {
+		resolver, ok := al.upstream.(UserResolver)
+		if !ok {
+			return "", errors.New("the identity provider cannot resolve logins")
+		}
+		return resolver.ResolveLogin(ctx, login)
+	})
+}
+
+// pins maps names to the identity first resolved for them: once pinned,
+// a name keeps meaning that identity, whoever holds the name later.
+type pins[V any] struct {
+	mu sync.RWMutex
+	m  map[string]V
+}
+
+// get returns the pin of key, resolving and pinning it the first time; a
+// concurrent resolution that lost keeps the first pin.
+func (p *pins[V]) get(key string, resolve func() (V, error)) (V, error) {
+	p.mu.RLock()
+	v, ok := p.m[key]
+	p.mu.RUnlock()
 	if ok {
-		return id, nil
+		return v, nil
 	}
-	resolver, ok := al.upstream.(UserResolver)
-	if !ok {
-		return "", errors.New("the identity provider cannot resolve logins")
-	}
-	id, err := resolver.ResolveLogin(ctx, login)
+	v, err := resolve()
 	if err != nil {
-		return "", err
+		return v, err
 	}
-	al.mu.Lock()
-	defer al.mu.Unlock()
-	if pinned, ok := al.ids[key]; ok {
-		return pinned, nil // a concurrent resolution won; keep the first pin
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pinned, ok := p.m[key]; ok {
+		return pinned, nil
 	}
-	al.ids[key] = id
-	return id, nil
+	if p.m == nil {
+		p.m = map[string]V{}
+	}
+	p.m[key] = v
+	return v, nil
 }
 
 // allows applies the allow-list: "*" lets every GitHub user in, numeric

@@ -1,6 +1,8 @@
 package oauthcore
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -11,8 +13,14 @@ import (
 // code goes to the client.
 type callbackEndpoint struct {
 	*browserFlows
-	codes CodeStore
-	allow *allowList
+	codes  CodeStore
+	policy *policy
+	sealer *sealer
+}
+
+// tokenExchanger is an upstream that also hands over the user's token.
+type tokenExchanger interface {
+	ExchangeToken(ctx context.Context, code string) (User, *GitHubToken, error)
 }
 
 func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
@@ -48,24 +56,42 @@ func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		cb.redirectError(w, r, http.StatusFound, "callback", req, NewError(400, code, "the GitHub login did not complete"))
 		return
 	}
-	user, err := cb.upstream.Exchange(r.Context(), q.Get("code"))
+	user, tok, err := cb.exchange(r.Context(), q.Get("code"))
 	if err != nil {
 		cb.redirectError(w, r, http.StatusFound, "callback", req, &Error{Code: CodeTemporarilyUnavailable,
 			Description: "the GitHub login failed, try again", Status: 502, Cause: err})
 		return
 	}
-	allowed, err := cb.allow.allows(r.Context(), user)
+	ms, err := cb.policy.admit(r.Context(), user, tok.AccessToken)
 	if err != nil {
-		cb.redirectError(w, r, http.StatusFound, "callback", req, AsError(err))
+		cb.refuse(w, r, req, user, err)
 		return
 	}
-	if !allowed {
+	cb.issueCode(w, r, req, withMembership(user, ms), tok)
+}
+
+func (cb *callbackEndpoint) exchange(ctx context.Context, code string) (User, *GitHubToken, error) {
+	if te, ok := cb.upstream.(tokenExchanger); ok {
+		return te.ExchangeToken(ctx, code)
+	}
+	u, err := cb.upstream.Exchange(ctx, code)
+	return u, &GitHubToken{}, err
+}
+
+// refuse answers a login the policy refused: an SSO org to authorize is a
+// page here (the user is in this browser and can follow the link); an
+// outage or a refusal goes back to the client.
+func (cb *callbackEndpoint) refuse(w http.ResponseWriter, r *http.Request, req *Request, u User, err error) {
+	e := cb.policy.loginError(err)
+	if e.Link != "" || errors.As(err, new(*ssoError)) {
+		cb.errorPage(w, r, "callback", req.ClientID, e)
+		return
+	}
+	if e.Code == CodeAccessDenied {
 		cb.log.WarnContext(r.Context(), "user not allowed", "step", "callback", "client_id", req.ClientID,
-			"github_id", user.ID, "github_login", user.Login)
-		cb.redirectError(w, r, http.StatusFound, "callback", req, NewError(403, CodeAccessDenied, "this GitHub account is not allowed to use this server"))
-		return
+			"github_id", u.ID, "github_login", u.Login)
 	}
-	cb.issueCode(w, r, req, user)
+	cb.redirectError(w, r, http.StatusFound, "callback", req, e)
 }
 
 // takeFlow finds the flow by state and checks the browser binding before
@@ -82,13 +108,20 @@ func (cb *callbackEndpoint) takeFlow(r *http.Request, state string) (*Flow, erro
 
 // issueCode stores a single-use code bound to everything it was issued for
 // and redirects to the client with code, state and iss.
-func (cb *callbackEndpoint) issueCode(w http.ResponseWriter, r *http.Request, req *Request, u User) {
+func (cb *callbackEndpoint) issueCode(w http.ResponseWriter, r *http.Request, req *Request, u User, tok *GitHubToken) {
 	code, err := cb.secret("")
 	if err != nil {
 		cb.errorPage(w, r, "callback", req.ClientID, unavailable(err))
 		return
 	}
 	ac := &AuthCode{Request: *req, User: u, ExpiresAt: cb.now().Add(cb.cfg.CodeLifetime)}
+	// The token is sealed for the grant the code will make (CD-10).
+	if tok.AccessToken != "" {
+		if ac.GitHub, err = cb.sealer.seal(r.Context(), tok, grantIDForCode(HashSecret(code))); err != nil {
+			cb.redirectError(w, r, http.StatusFound, "callback", req, unavailable(err))
+			return
+		}
+	}
 	if err := cb.codes.PutCode(r.Context(), HashSecret(code), ac); err != nil {
 		cb.redirectError(w, r, http.StatusFound, "callback", req, unavailable(err))
 		return

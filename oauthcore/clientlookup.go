@@ -199,14 +199,15 @@ func (sd *storeDocuments) Put(ctx context.Context, clientID string, e *cimd.Entr
 }
 
 // sharedDocuments is storeDocuments on a store that elects one fetcher
-// among the instances sharing it.
+// among the instances sharing it (cimd.FetchClaimer, by a Locker lock
+// named for the document).
 type sharedDocuments struct {
 	*storeDocuments
-	claimer DocumentFetchClaimer
+	locks Locker
 }
 
 func (sd sharedDocuments) ClaimFetch(ctx context.Context, clientID string, ttl time.Duration) (func(), bool, error) {
-	return sd.claimer.ClaimDocumentFetch(ctx, clientID, ttl)
+	return sd.locks.TryLock(ctx, "docfetch:"+HashSecret(clientID), ttl)
 }
 
 // newClientResolver builds the client lookup for NewServer, without
@@ -223,8 +224,8 @@ func newClientResolver(c *Config, store Store, now func() time.Time, log *slog.L
 	if ds, ok := store.(DocumentStore); ok {
 		sd := &storeDocuments{store: ds, memory: &cimd.MemoryCache{Now: now}, now: now}
 		rc.Cache = sd
-		if cl, ok := store.(DocumentFetchClaimer); ok {
-			rc.Cache = sharedDocuments{sd, cl}
+		if locks, ok := store.(Locker); ok {
+			rc.Cache = sharedDocuments{sd, locks}
 		}
 	}
 	if hook != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -118,9 +119,73 @@ type GitHubConfig struct {
 	WebURL string
 	APIURL string
 	// AllowedUsers are logins (matched case-insensitively) or numeric ids;
-	// "*" allows every GitHub user. Empty allows nobody (fail closed).
+	// "*" allows every GitHub user. A user is allowed when AllowedUsers,
+	// AllowedOrgs or AllowedTeams admits them; all empty allows nobody
+	// (fail closed).
 	AllowedUsers []string
-	Timeout      time.Duration
+	// AllowedOrgs are org logins whose active members are allowed; each
+	// is pinned to its numeric id when first resolved (at start-up).
+	AllowedOrgs []string
+	// AllowedTeams are "org/team-slug" entries whose active members (and
+	// members of their child teams) are allowed; each is pinned to its
+	// org and team ids at the first login of one of its members.
+	AllowedTeams []string
+	// Scopes are OAuth App scopes requested beyond read:user, user:email
+	// and (with org or team lists) read:org, e.g. repo for an upstream
+	// that acts on the user's repositories.
+	Scopes []string
+	// MembershipTTL is how long a membership check is trusted before the
+	// gate asks GitHub again. Default 5m.
+	MembershipTTL time.Duration
+	Timeout       time.Duration
+}
+
+// checksMembership reports whether org or team lists are set.
+func (g *GitHubConfig) checksMembership() bool { return len(g.AllowedOrgs)+len(g.AllowedTeams) > 0 }
+
+// requestedScopes are the OAuth App scopes asked of GitHub: only what the
+// policy needs (read:org for org and team lists) plus the configured ones.
+func (g *GitHubConfig) requestedScopes() []string {
+	out := []string{"read:user", "user:email"}
+	if g.checksMembership() {
+		out = append(out, "read:org")
+	}
+	for _, sc := range g.Scopes {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// githubName is an org login or team slug as GitHub allows them.
+var githubName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,99})$`)
+
+// githubScope is a GitHub OAuth scope (repo, read:org, admin:repo_hook).
+var githubScope = regexp.MustCompile(`^[a-z_]+(?::[a-z_]+)?$`)
+
+// validateMembership checks the org, team and scope lists.
+func (g *GitHubConfig) validateMembership() error {
+	for _, o := range g.AllowedOrgs {
+		if !githubName.MatchString(o) {
+			return fmt.Errorf("github allowed_orgs: %q is not an organization login (letters, digits and hyphens, e.g. acme)", o)
+		}
+	}
+	for _, t := range g.AllowedTeams {
+		org, slug, ok := strings.Cut(t, "/")
+		if !ok || !githubName.MatchString(org) || !githubName.MatchString(slug) {
+			return fmt.Errorf("github allowed_teams: %q must be org/team-slug, e.g. acme/platform (the slug, as in the team's URL)", t)
+		}
+	}
+	for _, sc := range g.Scopes {
+		if !githubScope.MatchString(sc) {
+			return fmt.Errorf("github scopes: %q is not a GitHub OAuth scope (e.g. repo, read:org, gist)", sc)
+		}
+	}
+	if g.MembershipTTL < time.Second || g.MembershipTTL > 24*time.Hour {
+		return fmt.Errorf("github membership_ttl %s must be between 1s and 24h", g.MembershipTTL)
+	}
+	return nil
 }
 
 // Defaults fills zero fields: lifetimes as mcp-oauth-dynamicclient had
@@ -142,6 +207,7 @@ func (c *Config) Defaults() {
 	setDur(&c.Leeway, 30*time.Second)
 	setDur(&c.KeyRotation, 30*24*time.Hour)
 	setDur(&c.GitHub.Timeout, 10*time.Second)
+	setDur(&c.GitHub.MembershipTTL, 5*time.Minute)
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"mcp"}
 	}
@@ -198,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GitHub.ClientID == "" || c.GitHub.ClientSecret == "" {
 		return errors.New("github client_id and client_secret are required: create an OAuth app at GitHub (Settings > Developer settings) with callback URL " + c.Issuer + "/callback")
+	}
+	if err := c.GitHub.validateMembership(); err != nil {
+		return err
 	}
 	for _, u := range []string{c.GitHub.WebURL, c.GitHub.APIURL} {
 		p, err := url.Parse(u)

@@ -35,6 +35,16 @@ func TestConfigValidate(t *testing.T) {
 		{"long code lifetime", func(c *Config) { c.CodeLifetime = time.Hour }, "at most 10 minutes"},
 		{"default scope outside scopes", func(c *Config) { c.DefaultScope = "admin" }, "default_scope"},
 		{"bad resource", func(c *Config) { c.Resources = []string{"https://x.test/#f"} }, "resource"},
+		{"org with a slash", func(c *Config) { c.GitHub.AllowedOrgs = []string{"acme/platform"} }, "github allowed_orgs"},
+		{"team without slug", func(c *Config) { c.GitHub.AllowedTeams = []string{"acme"} }, "must be org/team-slug"},
+		{"team with two slashes", func(c *Config) { c.GitHub.AllowedTeams = []string{"acme/a/b"} }, "must be org/team-slug"},
+		{"bad github scope", func(c *Config) { c.GitHub.Scopes = []string{"repo read"} }, "github scopes"},
+		{"membership_ttl too short", func(c *Config) { c.GitHub.MembershipTTL = time.Millisecond }, "membership_ttl"},
+		{"membership_ttl too long", func(c *Config) { c.GitHub.MembershipTTL = 48 * time.Hour }, "membership_ttl"},
+		{"orgs, teams and scopes", func(c *Config) {
+			c.GitHub.AllowedOrgs, c.GitHub.AllowedTeams = []string{"acme", "my-org"}, []string{"acme/platform-db"}
+			c.GitHub.Scopes = []string{"repo", "read:org", "admin:repo_hook"}
+		}, ""},
 		{"bad allowed host", func(c *Config) { c.ClientIDMetadata.AllowedHosts = []string{"a b"} }, "client_id_metadata: allowed_hosts: invalid host"},
 		{"bad trusted host", func(c *Config) { c.ClientIDMetadata.TrustedHosts = []string{"https://x"} }, "client_id_metadata: trusted_hosts: invalid host"},
 		{"bad private host", func(c *Config) { c.ClientIDMetadata.PrivateHosts = []string{"x:0"} }, "client_id_metadata:"},

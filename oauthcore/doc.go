@@ -38,6 +38,12 @@
 //	secret.go        random secrets and their hashes at rest
 //	throttle.go      per-key fixed-window counters for the rate limits
 //	allowlist.go     the GitHub allow-list; github.go the GitHub upstream
+//	github_api.go    GitHub's REST answers: orgs, teams, SSO, rate limits, token revocation
+//	membership.go    allowed_orgs and allowed_teams, pinned by id
+//	policy.go        who may use the server: users, orgs, teams; what ends a grant
+//	grantcheck.go    the re-check on refresh and at the gate; GitHub App token renewal
+//	sessions.go      the gate's per-grant cache: GitHub token, orgs, teams, membership_ttl
+//	tokenseal.go     the users' GitHub tokens sealed at rest (AES-GCM)
 //	config.go        Config: the policy, its defaults and Validate
 //	model.go, claims.go  the stored records and the access-token claims
 //	store.go, announcer.go  the store interfaces; revocation announcements

@@ -47,7 +47,10 @@ type Error struct {
 	Challenge string
 	// RetryAfter, in seconds, is sent as Retry-After when positive.
 	RetryAfter int
-	Cause      error
+	// Link, on the error page only, is where the user can fix the
+	// problem (GitHub's SSO authorization page of an org).
+	Link  string
+	Cause error
 	// body is the pre-rendered JSON body of errors built once (the gate's).
 	body []byte
 }

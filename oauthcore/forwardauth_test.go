@@ -24,7 +24,7 @@ func newServerWith(t testing.TB, mutate func(*oauthcore.Config)) *oauthcore.Serv
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	cfg := oauthcore.Config{Issuer: issuer, JWTSecret: []byte("0123456789abcdef0123456789abcdef"),
-		GitHub: oauthcore.GitHubConfig{ClientID: "id", ClientSecret: "secret"}}
+		GitHub: oauthcore.GitHubConfig{ClientID: "id", ClientSecret: "secret", AllowedUsers: []string{"4242"}}} // mint's user
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -126,17 +126,44 @@ var (
 // any prefix stripping). On success it returns the claims; otherwise it has
 // written the 400/401/403/503 answer and returns the reason for the log.
 func (g *Gate) Check(w http.ResponseWriter, r *http.Request, v *Verifier, path string) (*Claims, error) {
+	c, _, err := g.CheckSession(w, r, v, path, false)
+	return c, err
+}
+
+// CheckSession is Check that also confirms the grant's user within
+// membership_ttl (CD-09) and returns the grant's session. needToken is
+// set by gates that hand the user's GitHub token to the upstream: a grant
+// without one, or whose token lacks the configured GitHub scopes, gets
+// 401 invalid_token so the client signs in again, never an upstream call
+// without credentials.
+func (g *Gate) CheckSession(w http.ResponseWriter, r *http.Request, v *Verifier, path string, needToken bool) (*Claims, *Session, error) {
 	raw, err := bearerToken(r)
 	if err == nil {
 		var c *Claims
 		if c, err = v.Verify(r.Context(), raw); err == nil {
 			if err = g.authorize(c, path); err == nil {
-				return c, nil
+				var s *Session
+				if s, err = v.Session(r.Context(), c, needToken); err == nil {
+					if err = needsToken(s, needToken); err == nil {
+						return c, s, nil
+					}
+				}
 			}
 		}
 	}
 	g.refuse(w, err, path)
-	return nil, err
+	return nil, nil, err
+}
+
+// errNoGitHubToken: the gate hands the GitHub token on and the grant has
+// none it can use.
+var errNoGitHubToken = errors.New("the grant has no GitHub token with the configured scopes")
+
+func needsToken(s *Session, need bool) error {
+	if need && (s == nil || s.GitHubToken == "" || s.MissingScopes) {
+		return errNoGitHubToken
+	}
+	return nil
 }
 
 // authorize applies audience (RFC 8707; MCP servers must accept only

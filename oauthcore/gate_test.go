@@ -28,7 +28,9 @@ func newServer(t testing.TB, secret []byte) *oauthcore.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	cfg := oauthcore.Config{Issuer: issuer, JWTSecret: secret, GitHub: oauthcore.GitHubConfig{ClientID: "id", ClientSecret: "secret"}}
+	// The gate re-checks the allow-list (CD-09): mint's user, 4242, is on it.
+	cfg := oauthcore.Config{Issuer: issuer, JWTSecret: secret, GitHub: oauthcore.GitHubConfig{ClientID: "id", ClientSecret: "secret",
+		AllowedUsers: []string{"4242"}}}
 	s, err := oauthcore.NewServer(cfg, st, oauthcore.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -22,6 +23,8 @@ type GitHub struct {
 	oauth  *oauth2.Config
 	apiURL string
 	client *http.Client
+	// now dates the expiry of GitHub App tokens (the server's clock).
+	now func() time.Time
 }
 
 // NewGitHub builds the upstream from config; client may be nil.
@@ -44,10 +47,11 @@ func NewGitHub(cfg GitHubConfig, callbackURL string, client *http.Client) *GitHu
 				AuthStyle: oauth2.AuthStyleInHeader,
 			},
 			RedirectURL: callbackURL,
-			Scopes:      []string{"read:user", "user:email"},
+			Scopes:      cfg.requestedScopes(),
 		},
 		apiURL: strings.TrimSuffix(cfg.APIURL, "/"),
 		client: client,
+		now:    time.Now,
 	}
 }
 
@@ -56,22 +60,73 @@ func (g *GitHub) AuthCodeURL(state string) string {
 	return g.oauth.AuthCodeURL(state, oauth2.SetAuthURLParam("allow_signup", "false"))
 }
 
-// Exchange trades GitHub's code for a token and reads the user with it. The
-// GitHub token is used for these calls only and then dropped: it never
-// leaves this process and is never stored (CD-10).
+// Exchange trades GitHub's code for a token and reads the user with it.
 func (g *GitHub) Exchange(ctx context.Context, code string) (User, error) {
+	u, _, err := g.ExchangeToken(ctx, code)
+	return u, err
+}
+
+// ExchangeToken is Exchange that also returns the user's GitHub token. It
+// never leaves this process but to an upstream a gate hands it to, and is
+// stored only encrypted (CD-10).
+func (g *GitHub) ExchangeToken(ctx context.Context, code string) (User, *GitHubToken, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
 	tok, err := g.oauth.Exchange(ctx, code)
 	if err != nil {
-		return User{}, fmt.Errorf("github token exchange: %w", sanitizeOAuthErr(err))
+		return User{}, nil, fmt.Errorf("github token exchange: %w", sanitizeOAuthErr(err))
 	}
+	gt := g.githubToken(tok)
+	u, err := g.user(ctx, gt.AccessToken)
+	return u, gt, err
+}
+
+// Refresh trades a GitHub App refresh token for a new pair; GitHub
+// retires the old one. bad_refresh_token is errGitHubTokenRevoked.
+func (g *GitHub) Refresh(ctx context.Context, refreshToken string) (*GitHubToken, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
+	src := g.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken, Expiry: time.Unix(1, 0)})
+	tok, err := src.Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "bad_refresh_token" {
+			return nil, errGitHubTokenRevoked
+		}
+		return nil, &githubOutage{cause: "token refresh: " + sanitizeOAuthErr(err).Error()}
+	}
+	return g.githubToken(tok), nil
+}
+
+// githubToken reads the kind of token from GitHub's answer: GitHub App
+// user tokens expire (expires_in, dated by the server's clock) and are
+// ghu_ tokens.
+func (g *GitHub) githubToken(tok *oauth2.Token) *GitHubToken {
+	scopes, _ := tok.Extra("scope").(string)
+	gt := &GitHubToken{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
+		Scopes: scopes, App: !tok.Expiry.IsZero() || strings.HasPrefix(tok.AccessToken, "ghu_")}
+	var secs int64
+	switch v := tok.Extra("expires_in").(type) {
+	case string:
+		secs, _ = strconv.ParseInt(v, 10, 64)
+	case int64: // x/oauth2 parses form-encoded numbers
+		secs = v
+	case float64: // and JSON ones
+		secs = int64(v)
+	}
+	if secs > 0 {
+		gt.Expiry = g.now().Add(time.Duration(secs) * time.Second)
+	}
+	return gt
+}
+
+// user reads the authenticated user.
+func (g *GitHub) user(ctx context.Context, token string) (User, error) {
 	var u struct {
 		ID    int64  `json:"id"`
 		Login string `json:"login"`
 		Email string `json:"email"`
 		Name  string `json:"name"`
 	}
-	if err := g.get(ctx, tok.AccessToken, "/user", &u); err != nil {
+	if err := g.get(ctx, token, "/user", &u); err != nil {
 		return User{}, err
 	}
 	if u.ID <= 0 || u.Login == "" {
@@ -80,7 +135,7 @@ func (g *GitHub) Exchange(ctx context.Context, code string) (User, error) {
 	user := User{ID: strconv.FormatInt(u.ID, 10), Login: u.Login, Email: u.Email, Name: u.Name}
 	if user.Email == "" {
 		// A private e-mail is only in /user/emails; missing it is not fatal.
-		user.Email = g.primaryEmail(ctx, tok.AccessToken)
+		user.Email = g.primaryEmail(ctx, token)
 	}
 	return user, nil
 }

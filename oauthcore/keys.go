@@ -25,7 +25,11 @@ type keyring struct {
 	// retain is how long a retired key stays published: the lifetime of the
 	// last token it signed plus clock leeway.
 	retain time.Duration
-	cur    atomic.Pointer[keyView]
+	// tokenRetain is how long a retired token-encryption key is kept: the
+	// longest a grant sealed with it can live without being sealed again
+	// (every refresh seals with the newest key).
+	tokenRetain time.Duration
+	cur         atomic.Pointer[keyView]
 }
 
 type keyView struct {
@@ -33,6 +37,10 @@ type keyView struct {
 	keys    []signer // oldest first
 	pub     map[string]*ecdsa.PublicKey
 	jwks    []byte
+	// tokenKeys are the GitHub-token encryption keys by id; tokenKID is
+	// the newest, which seals.
+	tokenKeys map[string][]byte
+	tokenKID  string
 }
 
 // signer is a key and the time it may start signing (zero: at once).
@@ -106,6 +114,11 @@ func (k *keyring) rotate(ks *KeySet) (*KeySet, bool, error) {
 		}
 		next.Keys = append(next.Keys, key)
 	}
+	tokenChanged, err := k.rotateTokenKeys(ks, next, now)
+	if err != nil {
+		return nil, false, err
+	}
+	changed = changed || tokenChanged
 	n := len(next.Keys)
 	if n > 0 && now.Sub(next.Keys[n-1].CreatedAt) < k.rotation {
 		return next, changed, nil
@@ -119,6 +132,45 @@ func (k *keyring) rotate(ks *KeySet) (*KeySet, bool, error) {
 	}
 	next.Keys = append(next.Keys, key)
 	return next, true, nil
+}
+
+// rotateTokenKeys carries the token-encryption keys of ks into next:
+// the newest seals, older ones are retired and dropped after
+// tokenRetain, and a new key is made every rotation period.
+func (k *keyring) rotateTokenKeys(ks, next *KeySet, now time.Time) (bool, error) {
+	changed := false
+	for i, key := range ks.TokenKeys {
+		if key.RetiredAt.IsZero() && i+1 < len(ks.TokenKeys) {
+			key.RetiredAt, changed = ks.TokenKeys[i+1].CreatedAt, true
+		}
+		if !key.RetiredAt.IsZero() && now.Sub(key.RetiredAt) > k.tokenRetain {
+			changed = true
+			continue
+		}
+		next.TokenKeys = append(next.TokenKeys, key)
+	}
+	n := len(next.TokenKeys)
+	if n > 0 && now.Sub(next.TokenKeys[n-1].CreatedAt) < k.rotation {
+		return changed, nil
+	}
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(k.rand, raw); err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256(raw)
+	kid := "t" + base64.RawURLEncoding.EncodeToString(sum[:9])
+	next.TokenKeys = append(next.TokenKeys, TokenKey{ID: kid, Key: raw, CreatedAt: now})
+	return true, nil
+}
+
+// reload installs the stored set as it is now (a key another instance
+// made since the last sync).
+func (k *keyring) reload(ctx context.Context) error {
+	ks, err := k.store.LoadKeys(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	return k.install(ks)
 }
 
 // active reports whether key may sign at now.
@@ -146,7 +198,10 @@ func (k *keyring) install(ks *KeySet) error {
 	if cur := k.cur.Load(); cur != nil && cur.version == ks.Version {
 		return nil
 	}
-	v := &keyView{version: ks.Version, pub: map[string]*ecdsa.PublicKey{}}
+	v := &keyView{version: ks.Version, pub: map[string]*ecdsa.PublicKey{}, tokenKeys: map[string][]byte{}}
+	for _, tk := range ks.TokenKeys {
+		v.tokenKeys[tk.ID], v.tokenKID = tk.Key, tk.ID
+	}
 	var jwks []map[string]string
 	for _, key := range ks.Keys {
 		parsed, err := x509.ParsePKCS8PrivateKey(key.PrivateDER)

@@ -54,6 +54,10 @@ type User struct {
 	Login string `json:"login"`
 	Email string `json:"email,omitempty"`
 	Name  string `json:"name,omitempty"`
+	// Orgs and Teams are the allow-listed orgs and teams ("org/slug") the
+	// user was in when last checked.
+	Orgs  []string `json:"orgs,omitempty"`
+	Teams []string `json:"teams,omitempty"`
 }
 
 // Request is a validated authorization request, carried from /authorize
@@ -89,6 +93,8 @@ type AuthCode struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	Used      bool      `json:"used,omitempty"`
 	GrantID   string    `json:"grant_id,omitempty"`
+	// GitHub is the user's GitHub token, sealed (see sealer) for the code.
+	GitHub []byte `json:"github,omitempty"`
 }
 
 // Grant is one authorization: a user's consent to a client, the refresh
@@ -118,6 +124,11 @@ type Grant struct {
 	Version int `json:"version"`
 	// LastUsed drives the idle expiry of the family.
 	LastUsed time.Time `json:"last_used"`
+	// GitHub is the user's GitHub token, sealed for this grant (AES-GCM,
+	// see sealer); it goes when the grant goes. CheckedAt is when the
+	// user's allow-listing (and memberships) were last confirmed.
+	GitHub    []byte    `json:"github,omitempty"`
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
 
 // SigningKey is one asymmetric signing key, PKCS#8 DER encoded.
@@ -137,6 +148,8 @@ type SigningKey struct {
 
 // KeySet is the stored set of signing keys; Version is compared on save.
 type KeySet struct {
-	Keys    []SigningKey `json:"keys"`
-	Version int          `json:"version"`
+	Keys []SigningKey `json:"keys"`
+	// TokenKeys encrypt the users' GitHub tokens kept with grants.
+	TokenKeys []TokenKey `json:"token_keys,omitempty"`
+	Version   int        `json:"version"`
 }

@@ -52,13 +52,15 @@ its name is what it says about itself. Approve only if you started this sign-in.
 <input type="hidden" name="flow" value="{{.FlowID}}"><input type="hidden" name="csrf" value="{{.CSRF}}">
 <div class="actions"><button class="approve" type="submit" name="action" value="approve" id="approve">Approve</button>
 <button type="submit" name="action" value="deny" id="deny">Deny</button></div></form>{{end}}
-{{define "error"}}<h1>{{.Title}}</h1><div class="card"><p id="error-code"><code>{{.Code}}</code></p><p id="error-description">{{.Description}}</p></div>
+{{define "error"}}<h1>{{.Title}}</h1><div class="card"><p id="error-code"><code>{{.Code}}</code></p><p id="error-description">{{.Description}}</p>
+{{if .Link}}<p><a id="error-link" href="{{.Link}}">Authorize at GitHub</a></p>{{end}}</div>
 <p class="muted">Return to the application and start the sign-in again.</p>{{end}}`))
 
 type pageData struct {
 	Title       string
 	Code        string
 	Description string
+	Link        string
 	Consent     *consentView
 }
 
@@ -116,5 +118,5 @@ func renderError(w http.ResponseWriter, e *Error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	renderPage(w, e.Status, pageData{Title: "Sign-in cannot continue", Code: string(e.Code), Description: e.Description})
+	renderPage(w, e.Status, pageData{Title: "Sign-in cannot continue", Code: string(e.Code), Description: e.Description, Link: e.Link})
 }

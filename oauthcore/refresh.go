@@ -37,16 +37,8 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		if isDocumentClient(c) && !matchRedirectURI(c.Metadata.RedirectURIs, g.RedirectURI) {
 			return nil, t.endGrant(r, g, "the client's metadata document no longer lists the redirect URI of this grant")
 		}
-		allowed, err := t.allow.allows(ctx, g.User)
-		if err != nil {
-			return nil, err // GitHub cannot say now: the grant stays
-		}
-		if !allowed {
-			// RT-08: the allow-list is re-checked; a removed user's grant ends.
-			if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
-				return nil, unavailable(err)
-			}
-			return nil, invalidGrant("this GitHub account is no longer allowed")
+		if err := t.recheck(ctx, g); err != nil {
+			return nil, err
 		}
 		next, err := t.rotate(ctx, g, hash, rt)
 		if errors.Is(err, ErrConflict) {
@@ -58,6 +50,35 @@ func (t *tokenEndpoint) refresh(r *http.Request, p params, c *Client) (*tokenRes
 		return t.respond(g, next, scope)
 	}
 	return nil, unavailable(errors.New("refresh: too many concurrent rotations"))
+}
+
+// recheck applies the policy again with the user's GitHub token (RT-08,
+// CD-09): a user on no list any more, a GitHub token GitHub no longer
+// accepts, or a failed GitHub App token renewal ends the grant
+// (invalid_grant); GitHub unable to answer keeps it (503). The grant
+// takes the memberships found, to be stored with the rotation.
+func (t *tokenEndpoint) recheck(ctx context.Context, g *Grant) error {
+	ms, tok, err := t.check.recheck(ctx, g)
+	if endsGrant(err) {
+		if err := t.check.end(ctx, g, err); err != nil {
+			return err
+		}
+		return invalidGrant("this GitHub account is no longer allowed; sign in again")
+	}
+	if err != nil {
+		return AsError(err) // GitHub cannot say now: the grant stays
+	}
+	g.User, g.CheckedAt = withMembership(g.User, ms), t.now()
+	// Sealed again with the newest key on every rotation, so a retired
+	// token key is needed no longer than a grant can live unrefreshed.
+	if tok != nil {
+		sealed, err := t.check.sealer.seal(ctx, tok, g.ID)
+		if err != nil {
+			return unavailable(err)
+		}
+		g.GitHub = sealed
+	}
+	return nil
 }
 
 // refreshWithoutClient answers a refresh whose client could not be
@@ -84,6 +105,7 @@ func (t *tokenEndpoint) endGrant(r *http.Request, g *Grant, desc string) error {
 		return unavailable(err)
 	}
 	t.log.WarnContext(r.Context(), "grant revoked on refresh", "step", "token", "client_id", g.ClientID, "reason", desc)
+	t.check.revokeAtGitHub(r.Context(), g)
 	return invalidGrant(desc)
 }
 
@@ -160,6 +182,7 @@ func (t *tokenEndpoint) rotate(ctx context.Context, g *Grant, hash, rt string) (
 	if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
 		return "", unavailable(err)
 	}
+	t.check.revokeAtGitHub(ctx, g)
 	return "", invalidGrant("the refresh token was already used")
 }
 

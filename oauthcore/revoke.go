@@ -12,6 +12,8 @@ type revokeEndpoint struct {
 	tokens      *Tokens
 	grants      GrantStore
 	revocations RevocationStore
+	// check revokes an ended grant's GitHub token at GitHub.
+	check *grantChecker
 }
 
 // serve is RFC 7009. The client must authenticate and can revoke
@@ -68,5 +70,6 @@ func (rv *revokeEndpoint) revoke(r *http.Request, c *Client, token string) error
 		return unavailable(err)
 	}
 	rv.log.InfoContext(ctx, "grant revoked", "step", "revoke", "client_id", c.ID)
+	rv.check.revokeAtGitHub(ctx, g)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mcpoauth/caddy-mcp-oauth/internal/bounded"
@@ -42,6 +43,8 @@ type Server struct {
 	tokens   *Tokens
 	verifier *Verifier
 	allow    *allowList
+	policy   *policy
+	check    *grantChecker
 	// clients finds clients, by their metadata documents too.
 	clients *clientResolver
 	trusted *cimd.HostPatterns
@@ -74,9 +77,13 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	})
 	upstream := opts.Upstream
 	if upstream == nil {
-		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
+		gh := NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
+		gh.now = e.now
+		upstream = gh
 	}
 	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
+	s.policy = &policy{users: s.allow, members: newMemberships(&e.cfg.GitHub, upstream, e.log),
+		webURL: strings.TrimSuffix(cfg.GitHub.WebURL, "/"), scopes: cfg.GitHub.requestedScopes()}
 	var err error
 	if s.clients, err = newClientResolver(&e.cfg, store, e.now, e.log, opts.ClientIDMetadata); err != nil {
 		return nil, err
@@ -89,9 +96,18 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 		s.tokens.secret = cfg.JWTSecret
 	} else {
 		s.tokens.keys = &keyring{store: store, now: e.now, rand: e.rand, rotation: cfg.KeyRotation,
-			retain: cfg.AccessTokenLifetime + cfg.Leeway}
+			retain: cfg.AccessTokenLifetime + cfg.Leeway, tokenRetain: cfg.RefreshTokenLifetime + cfg.CodeLifetime}
 	}
+	sealer, err := newSealer(cfg.JWTSecret, s.tokens.keys, e.rand)
+	if err != nil {
+		return nil, err
+	}
+	s.check = &grantChecker{policy: s.policy, sealer: sealer, grants: store, now: e.now, log: e.log}
+	s.check.refresher, _ = upstream.(tokenRefresher)
+	s.check.revoker, _ = upstream.(tokenRevoker)
+	s.check.validator, _ = upstream.(tokenValidator)
 	s.verifier = newVerifier(s.tokens, store, e.now, cfg.Leeway, defaultCacheEntries)
+	s.verifier.sessions = newSessions(s.check, store, e.now, cfg.GitHub.MembershipTTL, defaultCacheEntries)
 	s.route(upstream)
 	return s, nil
 }
@@ -118,11 +134,12 @@ func (s *Server) route(upstream Upstream) {
 			limit: newThrottle(e.cfg.RegistrationLimit, time.Minute)}).serve,
 		pathAuthorize: (&authorizeEndpoint{flows}).serve,
 		pathConsent:   (&consentEndpoint{flows}).serve,
-		pathCallback:  (&callbackEndpoint{browserFlows: flows, codes: st, allow: s.allow}).serve,
+		pathCallback: (&callbackEndpoint{browserFlows: flows, codes: st, policy: s.policy,
+			sealer: s.check.sealer}).serve,
 		pathToken: (&tokenEndpoint{env: e, auth: auth, codes: st, grants: st, tokens: s.tokens,
-			allow: s.allow}).serve,
+			check: s.check}).serve,
 		pathRevoke: (&revokeEndpoint{env: e, auth: auth, tokens: s.tokens, grants: st,
-			revocations: st}).serve,
+			revocations: st, check: s.check}).serve,
 		pathIntrospect: (&introspectEndpoint{env: e, auth: registered, tokens: s.tokens,
 			revoked: revocationCheck{st, st}}).serve,
 		pathVerify:         fa.serveVerify,
@@ -183,7 +200,9 @@ func (s *Server) Verifier() *Verifier { return s.verifier }
 // NewVerifier returns a verifier of this server's tokens with its own
 // cache of at most maxEntries tokens. Close it when done.
 func (s *Server) NewVerifier(maxEntries int) *Verifier {
-	return newVerifier(s.tokens, s.store, s.env.now, s.env.cfg.Leeway, maxEntries)
+	v := newVerifier(s.tokens, s.store, s.env.now, s.env.cfg.Leeway, maxEntries)
+	v.sessions = newSessions(s.check, s.store, s.env.now, s.env.cfg.GitHub.MembershipTTL, maxEntries)
+	return v
 }
 
 // NewGate prepares a gate for a canonical resource space. standardMetadata
@@ -220,5 +239,9 @@ func (s *Server) Sync(ctx context.Context) error {
 // resolved yet. The Caddy app runs it at start and then every minute; a
 // login still unresolved when its user logs in is resolved then.
 func (s *Server) ResolveAllowedUsers(ctx context.Context) error {
-	return s.allow.resolveAll(ctx)
+	err := s.allow.resolveAll(ctx)
+	if s.policy.members != nil {
+		err = errors.Join(err, s.policy.members.resolveOrgs(ctx))
+	}
+	return err
 }

@@ -139,11 +139,11 @@ type DocumentStore interface {
 	PutDocument(ctx context.Context, clientID string, e *cimd.Entry) error
 }
 
-// DocumentFetchClaimer is implemented by a DocumentStore that several
-// instances share (Redis): ClaimDocumentFetch elects the one that fetches
-// a document none holds, so that it is fetched once per lifetime between
-// them (cimd.FetchClaimer). The claim lapses after ttl, or when release
-// is called; release ends only the caller's own claim.
-type DocumentFetchClaimer interface {
-	ClaimDocumentFetch(ctx context.Context, clientID string, ttl time.Duration) (release func(), won bool, err error)
+// Locker is implemented by stores that several instances share, for work
+// that must happen once between them (renewing a GitHub App token, whose
+// refresh token GitHub accepts once; fetching a client metadata document
+// that none of them holds). TryLock takes name for ttl unless
+// someone holds it (ok false); release gives it back early.
+type Locker interface {
+	TryLock(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
 }

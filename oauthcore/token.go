@@ -27,7 +27,8 @@ type tokenEndpoint struct {
 	codes  CodeStore
 	grants GrantStore
 	tokens *Tokens
-	allow  *allowList
+	// check re-checks the user on refresh (policy, GitHub token).
+	check *grantChecker
 }
 
 func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
@@ -144,8 +145,16 @@ wait:
 		}
 		tomb = used
 	}
+	// AC-04: what the code produced ends, its GitHub token at GitHub too.
+	var ended *Grant
+	if r, ok := t.grants.(grantReader); ok {
+		ended, _ = r.GetGrant(ctx, grantIDForCode(hash))
+	}
 	if err := t.grants.RevokeGrant(ctx, grantIDForCode(hash)); err != nil {
 		return unavailable(err)
+	}
+	if ended != nil {
+		t.check.revokeAtGitHub(ctx, ended)
 	}
 	return invalidGrant("the authorization code was already used")
 }
@@ -184,7 +193,8 @@ func (t *tokenEndpoint) newGrant(ctx context.Context, c *Client, ac *AuthCode, c
 	now := t.now()
 	g := &Grant{ID: grantIDForCode(codeHash), ClientID: c.ID, User: ac.User, Scope: ac.Request.Scope,
 		Resource: ac.Request.Resource, RedirectURI: ac.Request.RedirectURI, CreatedAt: now, LastUsed: now,
-		ExpiresAt: now.Add(t.cfg.RefreshTokenLifetime), RefreshHash: HashSecret(rt), Version: 1}
+		ExpiresAt: now.Add(t.cfg.RefreshTokenLifetime), RefreshHash: HashSecret(rt), Version: 1,
+		GitHub: ac.GitHub, CheckedAt: now}
 	if err := t.grants.CreateGrant(ctx, g); err != nil {
 		if errors.Is(err, ErrConflict) {
 			// A replay of this code revoked the grant before it existed.

@@ -31,6 +31,9 @@ type Verifier struct {
 	perShard int
 	cancel   func()
 	health   NotifierHealth // nil: announcements always arrive
+	// sessions, when set, hold per grant the user's GitHub token and
+	// memberships, re-checked within membership_ttl.
+	sessions *sessions
 }
 
 type cacheShard struct {
@@ -153,6 +156,18 @@ func (v *Verifier) verifyUncached(ctx context.Context, raw string) (*Claims, err
 	return c, nil
 }
 
+// Session returns the session of a verified token's grant (nil when
+// there is none to keep: no session store, or a token without grant).
+// useToken: the caller hands the GitHub token on (see sessions.get).
+// ErrInvalidToken: the grant has ended, now or before; an *Error: an
+// outage (503).
+func (v *Verifier) Session(ctx context.Context, c *Claims, useToken bool) (*Session, error) {
+	if v.sessions == nil || c.GrantID == "" {
+		return nil, nil
+	}
+	return v.sessions.get(ctx, c, useToken)
+}
+
 // evictOne drops an arbitrary entry (Go's map order is randomised, so this
 // is random eviction, which needs no bookkeeping on the hit path).
 func (sh *cacheShard) evictOne() {
@@ -166,6 +181,9 @@ func (sh *cacheShard) evictOne() {
 // all of them after announcements may have been lost.
 func (v *Verifier) announced(kind, id string) {
 	v.gen.Add(1)
+	if v.sessions != nil {
+		v.sessions.announced(kind, id)
+	}
 	for i := range v.shards {
 		sh := &v.shards[i]
 		sh.mu.Lock()

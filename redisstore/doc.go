@@ -24,6 +24,7 @@
 //	Pconsent:<hash>           "1"                TTL: consent end
 //	Pdoc:<client_id hash>     fetched client metadata document (cimd.Entry JSON)   TTL: its Expires
 //	Pkeys                     KeySet JSON        no TTL
+//	Plock:<name>               lock holder (random id); TryLock   TTL: the lock's
 //	Prevocations              pub/sub channel: "grant:<id>" and "token:<jti>"
 //
 // Only two kinds of key live without TTL: clients registered without an

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"time"
 
@@ -42,31 +41,4 @@ func (s *Store) PutDocument(ctx context.Context, clientID string, e *cimd.Entry)
 	})
 }
 
-// ClaimDocumentFetch elects one instance to fetch clientID's document:
-// SET NX of a claim key holding a random token, for ttl. release deletes
-// the claim while it is still this caller's, and is best effort: a claim
-// it fails to delete lapses after ttl.
-func (s *Store) ClaimDocumentFetch(ctx context.Context, clientID string, ttl time.Duration) (func(), bool, error) {
-	key := s.docFetchKey(oauthcore.HashSecret(clientID))
-	token := rand.Text()
-	var won bool
-	err := s.withCall(ctx, func(ctx context.Context) error {
-		var err error
-		won, err = s.rdb.SetNX(ctx, key, token, ttl).Result()
-		return err
-	})
-	if err != nil || !won {
-		return nil, false, err
-	}
-	release := func() {
-		ctx, cancel := s.call(context.WithoutCancel(ctx))
-		defer cancel()
-		_ = releaseFetch.Run(ctx, s.rdb, []string{key}, token).Err()
-	}
-	return release, true, nil
-}
-
-var (
-	_ oauthcore.DocumentStore        = (*Store)(nil)
-	_ oauthcore.DocumentFetchClaimer = (*Store)(nil)
-)
+var _ oauthcore.DocumentStore = (*Store)(nil)

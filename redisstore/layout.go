@@ -17,7 +17,6 @@ func (s *Store) codeKey(hash string) string       { return s.prefix + "code:" + 
 func (s *Store) jtiKey(jti string) string         { return s.prefix + "jti:" + jti }
 func (s *Store) consentKey(hash string) string    { return s.prefix + "consent:" + hash }
 func (s *Store) documentKey(hash string) string   { return s.prefix + "doc:" + hash }
-func (s *Store) docFetchKey(hash string) string   { return s.prefix + "docfetch:" + hash }
 func (s *Store) rateKey(key string) string        { return s.prefix + "rate:" + key }
 func (s *Store) keySetKey() string                { return s.prefix + "keys" }
 func (s *Store) channel() string                  { return s.prefix + "revocations" }

@@ -96,13 +96,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `)
 
-// releaseFetch: KEYS fetch claim; ARGV token. Deletes the claim only while
-// it is still the caller's (it may have lapsed and been won by another).
-var releaseFetch = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-`)
-
 // createGrant: KEYS grant, family, tombstone; ARGV json, end, now, ttl,
 // refresh hash. Refuses a revoked or existing id.
 var createGrant = script(`
@@ -200,4 +193,11 @@ if cur then v = cjson.decode(cur).version end
 if v ~= tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
+`)
+
+// releaseLock: KEYS lock; ARGV owner. Deletes the lock only if the caller
+// still holds it (it may have expired and been taken by another).
+var releaseLock = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `)

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -146,49 +147,6 @@ func TestNoExpiryRefused(t *testing.T) {
 	}
 }
 
-// TestDocumentFetchClaim: one of the instances sharing a Redis wins the
-// fetch of a document; the others lose until the winner releases, a
-// claim lives no longer than its TTL, and a release after the claim
-// lapsed leaves the next winner's claim alone.
-func TestDocumentFetchClaim(t *testing.T) {
-	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := newClient(t, srv.Addr)
-	prefix := nextPrefix()
-	a, b := newStore(t, rdb, Options{Prefix: prefix}), newStore(t, rdb, Options{Prefix: prefix})
-	ctx := t.Context()
-	const id = "https://app.example.com/client.json"
-	claim := func(s *Store, ttl time.Duration) (func(), bool) {
-		t.Helper()
-		release, won, err := s.ClaimDocumentFetch(ctx, id, ttl)
-		must(t, err)
-		return release, won
-	}
-	releaseA, won := claim(a, time.Minute)
-	if !won {
-		t.Fatal("the first claim lost")
-	}
-	if _, won := claim(b, time.Minute); won {
-		t.Fatal("a second instance won a held claim")
-	}
-	if d, err := rdb.PTTL(ctx, a.docFetchKey(oauthcore.HashSecret(id))).Result(); err != nil || d <= 0 || d > time.Minute {
-		t.Fatalf("claim TTL %v (%v), want at most 1m", d, err)
-	}
-	releaseA()
-	releaseB, won := claim(b, time.Minute)
-	if !won {
-		t.Fatal("the claim was not free after its release")
-	}
-	releaseA() // A's claim is long gone: B's must stay
-	if _, won := claim(a, time.Minute); won {
-		t.Fatal("a stale release deleted another instance's claim")
-	}
-	releaseB()
-	if _, won := claim(a, time.Minute); !won {
-		t.Fatal("the claim was not free after the second release")
-	}
-}
-
 // TestRateCounter: instances on one Redis count in one window per key;
 // the window ends after its length and a new one starts.
 func TestRateCounter(t *testing.T) {
@@ -222,5 +180,38 @@ func TestRateCounter(t *testing.T) {
 	})
 	if n, _, err := a.Hit(ctx, "short", time.Minute); err != nil || n != 1 {
 		t.Fatalf("a hit after the window: %d, %v", n, err)
+	}
+}
+
+// TestTryLock: one holder at a time across stores on the same Redis; a
+// release frees it, and a lock expires by itself.
+func TestTryLock(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	prefix := nextPrefix()
+	a, b := newStore(t, newClient(t, srv.Addr), Options{Prefix: prefix}), newStore(t, newClient(t, srv.Addr), Options{Prefix: prefix})
+	ctx := t.Context()
+	release, ok, err := a.TryLock(ctx, "github-refresh:g1", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, "github-refresh:g1", time.Minute); ok || err != nil {
+		t.Fatalf("second holder got the lock: %v %v", ok, err)
+	}
+	release()
+	release2, ok, err := b.TryLock(ctx, "github-refresh:g1", 50*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("after release: %v %v", ok, err)
+	}
+	defer release2()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok, _ := a.TryLock(ctx, "github-refresh:g1", time.Minute); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock did not expire")
+		}
+		runtime.Gosched()
 	}
 }

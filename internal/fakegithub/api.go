@@ -2,9 +2,11 @@ package fakegithub
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // serveUser is GET /user: the authenticated user, with "email" null when
@@ -80,6 +82,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, doc string
 	s.mu.Lock()
 	tg, ok := s.tokens[strings.TrimSpace(token)]
 	var u User
+	if ok && tg.app && !time.Now().Before(tg.expires) {
+		ok = false // an expired GitHub App user token
+	}
 	if ok {
 		u, ok = s.users[strings.ToLower(tg.login)]
 	}
@@ -142,4 +147,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// decodeJSON reads a small JSON request body.
+func decodeJSON(r *http.Request, v any) error {
+	return json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(v)
 }

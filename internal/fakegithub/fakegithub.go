@@ -63,6 +63,14 @@ type Options struct {
 	TokenDelay time.Duration
 	// CodeLifetime is how long GitHub's codes live. Default: 10 minutes.
 	CodeLifetime time.Duration
+	// App makes the fake a GitHub App with expiring user tokens: ghu_
+	// access tokens with expires_in (8 hours, or AppTokenLifetime), ghr_
+	// refresh tokens for grant_type=refresh_token, no scopes.
+	App              bool
+	AppTokenLifetime time.Duration
+	// Orgs and Teams exist from the start (see AddOrg, AddTeam).
+	Orgs  []Org
+	Teams []Team
 }
 
 // Request is one request the fake received.
@@ -102,6 +110,14 @@ type Server struct {
 	requests   []Request
 	issued     []string
 	issuedCode []string
+
+	orgs            map[int64]*orgState
+	teams           map[int64]*teamState
+	outage          Outage
+	refreshTokens   map[string]*tokenGrant
+	refreshes       int
+	badRefreshes    int
+	revokedAtGitHub []string
 }
 
 // codeGrant is what a code GitHub issued stands for.
@@ -117,6 +133,9 @@ type codeGrant struct {
 type tokenGrant struct {
 	login string
 	scope string
+	// app marks a GitHub App user token, which expires.
+	app     bool
+	expires time.Time
 }
 
 // New returns a fake serving GitHub's web and API paths on one handler.
@@ -134,7 +153,17 @@ func New(opts Options) *Server {
 		opts.CodeLifetime = 10 * time.Minute
 	}
 	s := &Server{opts: opts, done: make(chan struct{}), users: map[string]User{},
-		codes: map[string]*codeGrant{}, tokens: map[string]*tokenGrant{}, delay: opts.TokenDelay}
+		codes: map[string]*codeGrant{}, tokens: map[string]*tokenGrant{}, delay: opts.TokenDelay,
+		orgs: map[int64]*orgState{}, teams: map[int64]*teamState{}, refreshTokens: map[string]*tokenGrant{}}
+	if opts.AppTokenLifetime == 0 {
+		s.opts.AppTokenLifetime = 8 * time.Hour
+	}
+	for _, o := range opts.Orgs {
+		s.AddOrg(o)
+	}
+	for _, t := range opts.Teams {
+		s.AddTeam(t)
+	}
 	for _, u := range opts.Users {
 		s.users[strings.ToLower(u.Login)] = u
 	}
@@ -150,6 +179,14 @@ func New(opts Options) *Server {
 		s.mux.HandleFunc(prefix+"/user", s.serveUser)
 		s.mux.HandleFunc(prefix+"/user/emails", s.serveEmails)
 		s.mux.HandleFunc(prefix+"/users/{username}", s.servePublicUser)
+		s.mux.HandleFunc(prefix+"/user/orgs", s.serveUserOrgs)
+		s.mux.HandleFunc(prefix+"/user/teams", s.serveUserTeams)
+		s.mux.HandleFunc(prefix+"/user/memberships/orgs/{org}", s.serveUserOrgMembership)
+		s.mux.HandleFunc(prefix+"/orgs/{org}", s.serveOrg)
+		s.mux.HandleFunc(prefix+"/orgs/{org}/members/{username}", s.serveOrgMember)
+		s.mux.HandleFunc(prefix+"/orgs/{org}/teams/{team_slug}", s.serveTeam)
+		s.mux.HandleFunc(prefix+"/orgs/{org}/teams/{team_slug}/memberships/{username}", s.serveTeamMembership)
+		s.mux.HandleFunc(prefix+"/applications/{client_id}/token", s.serveRevokeToken)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
@@ -181,6 +218,9 @@ func Serve(opts Options) (s *Server, stop func()) {
 // ServeHTTP records the request and serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.record(r)
+	if s.apiDown(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

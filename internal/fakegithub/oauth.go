@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -163,6 +164,10 @@ func (s *Server) serveAccessToken(w http.ResponseWriter, r *http.Request) {
 			"The client_id and/or client_secret passed are incorrect.", "#incorrect-client-credentials"))
 		return
 	}
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		s.refreshToken(w, r)
+		return
+	}
 	g, errCode := s.redeem(r.PostForm)
 	switch errCode {
 	case "":
@@ -173,12 +178,70 @@ func (s *Server) serveAccessToken(w http.ResponseWriter, r *http.Request) {
 		tokenReply(w, r, tokenErr("bad_verification_code", "The code passed is incorrect or expired.", "#bad-verification-code"))
 		return
 	}
-	token := "gho_" + randomString(alnum, 36)
+	tokenReply(w, r, s.issueToken(g.login, g.scope))
+}
+
+// issueToken mints an access token: an OAuth App's gho_ token with the
+// granted scopes, or a GitHub App's expiring ghu_ token with its ghr_
+// refresh token (and an empty scope: Apps have permissions instead).
+func (s *Server) issueToken(login, scope string) [][2]string {
 	s.mu.Lock()
-	s.tokens[token] = &tokenGrant{login: g.login, scope: g.scope}
-	s.issued = append(s.issued, token)
+	defer s.mu.Unlock()
+	if !s.opts.App {
+		token := "gho_" + randomString(alnum, 36)
+		s.tokens[token] = &tokenGrant{login: login, scope: scope}
+		s.issued = append(s.issued, token)
+		return [][2]string{{"access_token", token}, {"token_type", "bearer"}, {"scope", scope}}
+	}
+	token, refresh := "ghu_"+randomString(alnum, 36), "ghr_"+randomString(alnum, 76)
+	life := s.opts.AppTokenLifetime
+	s.tokens[token] = &tokenGrant{login: login, app: true, expires: time.Now().Add(life)}
+	s.refreshTokens[refresh] = &tokenGrant{login: login, app: true, expires: time.Now().Add(4416 * time.Hour)}
+	s.issued = append(s.issued, token, refresh)
+	return [][2]string{{"access_token", token}, {"expires_in", strconv.Itoa(int(life.Seconds()))},
+		{"refresh_token", refresh}, {"refresh_token_expires_in", "15897600"}, {"scope", ""}, {"token_type", "bearer"}}
+}
+
+// refreshToken is grant_type=refresh_token for GitHub App user tokens:
+// the old refresh token (and its access token) is retired, a new pair is
+// issued; an unknown, used or expired one is bad_refresh_token.
+func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
+	rt := r.PostForm.Get("refresh_token")
+	s.mu.Lock()
+	g, ok := s.refreshTokens[rt]
+	if ok {
+		delete(s.refreshTokens, rt)
+		s.refreshes++
+		for tok, tg := range s.tokens {
+			if tg.app && strings.EqualFold(tg.login, g.login) {
+				delete(s.tokens, tok) // the pair is retired
+			}
+		}
+	}
+	if !ok {
+		s.badRefreshes++
+	}
 	s.mu.Unlock()
-	tokenReply(w, r, [][2]string{{"access_token", token}, {"token_type", "bearer"}, {"scope", g.scope}})
+	if !ok || !s.opts.App || time.Now().After(g.expires) {
+		tokenReply(w, r, tokenErr("bad_refresh_token", "The refresh token passed is incorrect or expired.", "#bad-refresh-token"))
+		return
+	}
+	tokenReply(w, r, s.issueToken(g.login, ""))
+}
+
+// BadRefreshes counts refresh_token grants with an unknown or already
+// used refresh token (answered bad_refresh_token).
+func (s *Server) BadRefreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.badRefreshes
+}
+
+// Refreshes counts the successful refresh_token grants.
+func (s *Server) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
 }
 
 // wait applies the configured delay or hang; false means the request was
