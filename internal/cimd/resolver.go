@@ -275,6 +275,12 @@ func (r *Resolver) claim(ctx context.Context, clientID string, after time.Time) 
 			return nothing, nil
 		}
 		if won {
+			// Another instance may have fetched, put and released between
+			// this resolver's cache miss and its claim: look once more.
+			if e := r.peerEntry(ctx, clientID, after); e != nil {
+				release()
+				return nothing, e
+			}
 			return release, nil
 		}
 		select {
@@ -284,10 +290,19 @@ func (r *Resolver) claim(ctx context.Context, clientID string, after time.Time) 
 		}
 		// The winner puts its entry before it releases the claim, so
 		// the entry is looked for before claiming again.
-		e, err := r.cfg.Cache.Get(ctx, clientID)
-		if err == nil && e != nil && e.Document != nil && e.Document.ClientID == clientID &&
-			e.Fetched.After(after) && r.cfg.Now().Before(e.Expires) {
+		if e := r.peerEntry(ctx, clientID, after); e != nil {
 			return nothing, e
 		}
 	}
+}
+
+// peerEntry is the cache's fresh entry for clientID fetched after after,
+// or nil.
+func (r *Resolver) peerEntry(ctx context.Context, clientID string, after time.Time) *Entry {
+	e, err := r.cfg.Cache.Get(ctx, clientID)
+	if err == nil && e != nil && e.Document != nil && e.Document.ClientID == clientID &&
+		e.Fetched.After(after) && r.cfg.Now().Before(e.Expires) {
+		return e
+	}
+	return nil
 }
