@@ -17,7 +17,7 @@
 //   - ServerHandler, the `mcp_oauth_server` handler (server_handler.go):
 //     serves the authorization-server endpoints (metadata, /register and
 //     /register/{id}, /authorize, /consent, /callback, /token, /revoke,
-//     /introspect, /verify, /jwks) on the site it is placed in, and passes
+//     /introspect, /verify, /jwks, /healthz) on the site it is placed in, and passes
 //     every other path on. It takes no options.
 //   - VerifyHandler, the gate `mcp_oauth_verify` (verify_handler.go,
 //     caddyfile_verify.go): checks the access token of every request in

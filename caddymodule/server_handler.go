@@ -17,7 +17,7 @@ func init() {
 // ServerHandler serves the authorization-server endpoints of the mcp_oauth
 // app on the site it is placed in: metadata, /register (and RFC 7592's
 // /register/{client_id}), /authorize, /consent, /callback, /token,
-// /revoke, /introspect, /verify and /jwks. Requests
+// /revoke, /introspect, /verify, /jwks and /healthz. Requests
 // for other paths go on to the next handler.
 type ServerHandler struct {
 	server *oauthcore.Server

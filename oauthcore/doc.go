@@ -28,6 +28,7 @@
 //	revoke.go        /revoke (RFC 7009)
 //	introspect.go    /introspect (RFC 7662)
 //	forwardauth.go   /verify and /verify/metadata for proxies that call out
+//	health.go        /healthz for load balancers: the store answers, keys are loaded
 //	gate.go          Gate: the resource server's checks and RFC 9728 metadata
 //	verifier.go      Verifier: verified-token cache and revocation lookup
 //	jwt.go, keys.go  access-token JWTs, ES256 keys and their rotation

@@ -124,6 +124,7 @@ func (s *Server) route(upstream Upstream) {
 		pathVerify:         fa.serveVerify,
 		pathVerifyMetadata: fa.serveVerifyMetadata,
 		PRMPath:            fa.serveIssuerMetadata,
+		pathHealth:         (&healthEndpoint{env: e, store: st, tokens: s.tokens}).serve,
 	}
 	if s.tokens.secret == nil {
 		s.routes[pathJWKS] = disco.serveJWKS
