@@ -186,8 +186,9 @@ func (App) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision resolves placeholders, opens the storage and builds the server.
-func (a *App) Provision(ctx caddy.Context) error {
+func (a *App) Provision(ctx caddy.Context) (err error) {
 	a.logger = ctx.Logger()
+	defer func() { a.logStartFailure(err) }()
 	cfg, err := a.config()
 	if err != nil {
 		return err
@@ -196,6 +197,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.cfg.Validate(); err != nil {
 		return fmt.Errorf("mcp_oauth: %w", err)
 	}
+	a.warnNobodyAllowed()
 	if a.StorageRaw == nil {
 		a.StorageRaw = json.RawMessage(`{"module":"bolt"}`)
 	}

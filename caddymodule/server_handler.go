@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -30,11 +29,11 @@ func (ServerHandler) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the mcp_oauth app.
 func (h *ServerHandler) Provision(ctx caddy.Context) error {
-	app, err := ctx.AppIfConfigured("mcp_oauth")
+	app, err := findApp(ctx, "mcp_oauth_server")
 	if err != nil {
-		return fmt.Errorf("mcp_oauth_server needs the mcp_oauth global option (issuer, github): %w", err)
+		return err
 	}
-	h.server = app.(*App).Server()
+	h.server = app.Server()
 	return nil
 }
 
