@@ -207,7 +207,11 @@ func (a *App) Provision(ctx caddy.Context) (err error) {
 	}
 	a.storage = mod.(StoreProvider)
 	log := slog.New(zapslog.NewHandler(a.logger.Core(), zapslog.WithName(a.logger.Name())))
-	a.server, err = oauthcore.NewServer(cfg, a.storage.Store(), oauthcore.Options{Logger: log})
+	store, opts, err := instrument(ctx, a.storage, oauthcore.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	a.server, err = oauthcore.NewServer(cfg, store, opts)
 	if err != nil {
 		return fmt.Errorf("mcp_oauth: %w", err)
 	}
@@ -231,6 +235,7 @@ func (a *App) Validate() error {
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	runningVerifier.Store(a.server.Verifier())
 	go a.maintain(ctx)
 	return nil
 }
@@ -240,6 +245,7 @@ func (a *App) Stop() error {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	runningVerifier.CompareAndSwap(a.server.Verifier(), nil)
 	return nil
 }
 

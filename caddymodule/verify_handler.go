@@ -168,6 +168,7 @@ func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return nil
 	}
 	claims, err := gate.Check(w, r, h.verifier, path)
+	metrics.gate(h.metricsResource(), err)
 	if err != nil {
 		if ce := h.logger.Check(zapcore.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.String("reason", err.Error()), zap.String("resource", gate.Resource))

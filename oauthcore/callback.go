@@ -37,30 +37,35 @@ func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if ghErr := q.Get("error"); ghErr != "" || q.Get("code") == "" {
 		// The user cancelled at GitHub, or GitHub refused: tell the client
 		// rather than leave it waiting (S19).
-		code := CodeAccessDenied
+		code, outcome := CodeAccessDenied, AuthzGitHubDenied
 		if ghErr != "" && ghErr != string(CodeAccessDenied) {
-			code = CodeServerError
+			code, outcome = CodeServerError, AuthzGitHubFailed
 		}
+		cb.metrics.Authorization(outcome)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, NewError(400, code, "the GitHub login did not complete"))
 		return
 	}
 	user, err := cb.upstream.Exchange(r.Context(), q.Get("code"))
 	if err != nil {
+		cb.metrics.Authorization(AuthzGitHubFailed)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, &Error{Code: CodeTemporarilyUnavailable,
 			Description: "the GitHub login failed, try again", Status: 502, Cause: err})
 		return
 	}
 	allowed, err := cb.allow.allows(r.Context(), user)
 	if err != nil {
+		cb.metrics.Authorization(AuthzGitHubFailed)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, AsError(err))
 		return
 	}
 	if !allowed {
+		cb.metrics.Authorization(AuthzGitHubDenied)
 		cb.log.WarnContext(r.Context(), "user not allowed", "step", "callback", "client_id", req.ClientID,
 			"github_id", user.ID, "github_login", user.Login)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, NewError(403, CodeAccessDenied, "this GitHub account is not allowed to use this server"))
 		return
 	}
+	cb.metrics.Authorization(AuthzGitHubOK)
 	cb.issueCode(w, r, req, user)
 }
 

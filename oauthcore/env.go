@@ -15,6 +15,8 @@ type env struct {
 	now  func() time.Time
 	rand io.Reader
 	log  *slog.Logger
+	// metrics counts protocol events (metrics.go); never nil.
+	metrics Metrics
 }
 
 // secret draws a new random secret; failure of the system RNG is fatal to

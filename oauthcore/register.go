@@ -28,6 +28,7 @@ func (re *registerEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := re.register(r, reg)
+	re.metrics.Registration(Outcome(err))
 	if err != nil {
 		re.fail(w, r, "register", "", err)
 		return

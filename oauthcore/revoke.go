@@ -52,6 +52,7 @@ func (rv *revokeEndpoint) revoke(r *http.Request, c *Client, token string) error
 			return unavailable(err)
 		}
 		rv.log.InfoContext(ctx, "access token revoked", "step", "revoke", "client_id", c.ID, "jti", claims.ID)
+		rv.metrics.Revocation("access_token")
 		return nil
 	}
 	g, err := rv.grants.GrantByRefresh(ctx, HashSecret(token))
@@ -68,5 +69,6 @@ func (rv *revokeEndpoint) revoke(r *http.Request, c *Client, token string) error
 		return unavailable(err)
 	}
 	rv.log.InfoContext(ctx, "grant revoked", "step", "revoke", "client_id", c.ID)
+	rv.metrics.Revocation("grant")
 	return nil
 }

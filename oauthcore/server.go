@@ -31,6 +31,11 @@ type Options struct {
 	// resolver's configuration before it is built: a transport trusting a
 	// test CA, a name resolver, a dialer, a shared cache.
 	ClientIDMetadata func(*cimd.Config)
+	// Metrics, when set, counts protocol events (metrics.go).
+	Metrics Metrics
+	// GitHubTransport, when set, carries every call to GitHub (to time
+	// and count them); the default upstream's policy is kept.
+	GitHubTransport http.RoundTripper
 }
 
 // Server is the authorization server: the endpoints, each holding only
@@ -59,7 +64,10 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if store == nil {
 		return nil, errors.New("no store")
 	}
-	e := &env{cfg: cfg, now: opts.Now, rand: opts.Rand, log: opts.Logger}
+	e := &env{cfg: cfg, now: opts.Now, rand: opts.Rand, log: opts.Logger, metrics: opts.Metrics}
+	if e.metrics == nil {
+		e.metrics = noMetrics{}
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -71,7 +79,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	upstream := opts.Upstream
 	if upstream == nil {
-		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
+		upstream = NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, githubClient(cfg.GitHub, opts.GitHubTransport))
 	}
 	s := &Server{env: e, store: store, allow: newAllowList(cfg.GitHub.AllowedUsers, upstream, e.log)}
 	var err error

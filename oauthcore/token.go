@@ -35,7 +35,10 @@ func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cors(w.Header())
-	p, err := parsePostForm(w, r)
+	var p params
+	var err error
+	defer func() { t.metrics.TokenRequest(grantLabel(p.get("grant_type")), Outcome(err)) }()
+	p, err = parsePostForm(w, r)
 	if err != nil {
 		t.fail(w, r, "token", "", err)
 		return

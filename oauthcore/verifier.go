@@ -31,6 +31,7 @@ type Verifier struct {
 	perShard int
 	cancel   func()
 	health   NotifierHealth // nil: announcements always arrive
+	stats    cacheStats     // verifier_stats.go
 }
 
 type cacheShard struct {
@@ -108,6 +109,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	now := v.now().Unix()
 	if e != nil {
 		if now <= e.exp {
+			v.stats.hits.Add(1)
 			return e.claims, nil
 		}
 		sh.mu.Lock()
@@ -115,6 +117,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		sh.mu.Unlock()
 		return nil, ErrInvalidToken
 	}
+	v.stats.misses.Add(1)
 	return v.verifyMiss(ctx, sh, raw)
 }
 
