@@ -79,4 +79,3 @@ func sameSet(t *testing.T, what string, got, want []string) {
 		t.Errorf("listed %s %v, want each of %v exactly once", what, got, want)
 	}
 }
-
