@@ -186,4 +186,3 @@ func (rep *Report) Print(w io.Writer) {
 
 // trimmed compares URLs as clients do: byte for byte.
 func sameURL(a, b string) bool { return a == b }
-
