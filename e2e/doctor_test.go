@@ -48,21 +48,25 @@ func TestDoctor(t *testing.T) {
 		if n := strings.Count(out, `"registration as `); n != 5 {
 			t.Errorf("%d registrations checked, want 5", n)
 		}
-		if r := e.get(e.api, "/.well-known/oauth-authorization-server"); r.Status != 200 {
-			t.Fatal(r.Status)
+		text, err := exec.Command(caddyBin, "mcp-oauth", "doctor", e.mcpURL("/github/mcp"), "--insecure").Output()
+		if err != nil || !strings.HasSuffix(string(text), "all checks passed\n") {
+			t.Errorf("doctor text: %v\n%s", err, text)
 		}
+		t.Logf("doctor:\n%s", text)
 	})
 	for _, tc := range []struct {
 		name, site, wantFail, wantFix string
 	}{
 		{"gate in route: no metadata at the standard path", gatedRoute, "resource metadata at the standard path", "mcp_oauth_verify /github/*"},
 		{"resource differs from the URL", "mcp_oauth_verify /github/* {\n\t\tresource https://elsewhere.example/github\n\t}\n\treverse_proxy /github/* {{UPSTREAM}}",
-			"resource matches the URL", "resource "},
+			"resource matches the URL", "remove `resource`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e, _ := newMCPEnv(t, caddyConfig{}, tc.site)
 			steps, ok, out := doctorReport(t, e.mcpURL("/github/mcp"))
+			text, _ := exec.Command(caddyBin, "mcp-oauth", "doctor", e.mcpURL("/github/mcp"), "--insecure").Output()
+			t.Logf("doctor:\n%s", text)
 			if ok || !slicesContain(failed(steps), tc.wantFail) || !strings.Contains(out, tc.wantFix) {
 				t.Errorf("doctor: exit ok %v, failed %v; want %q failing with a fix naming %q\n%s", ok, failed(steps), tc.wantFail, tc.wantFix, out)
 			}

@@ -55,9 +55,9 @@ func (r *run) challenge() (string, bool) {
 func (r *run) resourceStep(got, detail string) Step {
 	want := r.mcpURL.String()
 	return Step{Name: "resource matches the URL", Detail: detail,
-		Rule: "RFC 9728 §3.3, RFC 8707: the resource is the server's URL (or a prefix of it, as an audience); clients compare it byte for byte",
-		Fix: fmt.Sprintf("set `resource %s` in mcp_oauth_verify (or remove resource so the gate derives it from the request), "+
-			"and configure clients with that URL", strings.TrimSuffix(want, "/mcp"))}
+		Rule: "RFC 9728 §3.3: the metadata's resource is identical to the URL the client used; clients compare it byte for byte",
+		Fix: fmt.Sprintf("make mcp_oauth_verify's `resource` name this origin (%s) and the path clients use, or remove "+
+			"`resource` so the gate derives it from the request; clients must be configured with %s", r.mcpURL.Scheme+"://"+r.mcpURL.Host, want)}
 }
 
 // standardMetadataURL is RFC 9728 §3.1's well-known URL of the MCP URL.
@@ -77,7 +77,7 @@ func (r *run) resourceMetadata(prmURL string) (map[string]any, bool) {
 	}
 	r.add(Step{Name: "resource metadata", Pass: true, Detail: "200 at " + prmURL, Rule: "RFC 9728 §3"})
 	res := str(prm, "resource")
-	if step := r.resourceStep(res, fmt.Sprintf("resource %q for URL %q", res, want)); sameURL(res, want) || strings.HasPrefix(want, res+"/") {
+	if step := r.resourceStep(res, fmt.Sprintf("resource %q for URL %q", res, want)); sameURL(res, want) {
 		step.Pass, step.Fix = true, ""
 		r.add(step)
 	} else {
@@ -85,10 +85,13 @@ func (r *run) resourceMetadata(prmURL string) (map[string]any, bool) {
 	}
 	standard := r.standardMetadataURL()
 	if standard != prmURL {
-		sm, status, err := r.getJSON(standard)
-		detail := fmt.Sprintf("%s answered %d", standard, status)
-		if err == nil {
-			detail = "200 at " + standard + ", resource " + str(sm, "resource")
+		sm, _, err := r.getJSON(standard)
+		detail := "200 at " + standard + ", resource " + str(sm, "resource")
+		switch {
+		case err != nil:
+			detail = err.Error()
+		case str(sm, "resource") != res:
+			detail = fmt.Sprintf("resource %q at %s, %q at the header's URL", str(sm, "resource"), standard, res)
 		}
 		r.add(Step{Name: "resource metadata at the standard path", Pass: err == nil && str(sm, "resource") == res, Detail: detail,
 			Rule: "RFC 9728 §3.1: clients that ignore the header (or probe first) look at /.well-known/oauth-protected-resource<path>",

@@ -184,5 +184,5 @@ func (rep *Report) Print(w io.Writer) {
 	}
 }
 
-// trimmed compares URLs as clients do: byte for byte.
+// sameURL compares URLs as clients do: byte for byte.
 func sameURL(a, b string) bool { return a == b }
