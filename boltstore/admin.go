@@ -14,27 +14,24 @@ import (
 
 // ListClients returns a page of live clients.
 func (s *Store) ListClients(ctx context.Context, cursor string, limit int) ([]*oauthcore.Client, string, error) {
-	var out []*oauthcore.Client
-	next, err := s.page(ctx, bClients, cursor, limit, func(tx *bolt.Tx, id string) bool {
-		var c oauthcore.Client
-		if s.loadClient(tx, id, &c) != nil {
-			return false
-		}
-		out = append(out, &c)
-		return true
-	})
-	return out, next, err
+	return listLive(s, ctx, bClients, cursor, limit, s.loadClient)
 }
 
 // ListGrants returns a page of live grants.
 func (s *Store) ListGrants(ctx context.Context, cursor string, limit int) ([]*oauthcore.Grant, string, error) {
-	var out []*oauthcore.Grant
-	next, err := s.page(ctx, bGrants, cursor, limit, func(tx *bolt.Tx, id string) bool {
-		var g oauthcore.Grant
-		if s.loadGrant(tx, id, &g) != nil {
+	return listLive(s, ctx, bGrants, cursor, limit, s.loadGrant)
+}
+
+// listLive pages through bucket, keeping the records load finds live.
+func listLive[T any](s *Store, ctx context.Context, bucket []byte, cursor string, limit int,
+	load func(*bolt.Tx, string, *T) error) ([]*T, string, error) {
+	var out []*T
+	next, err := s.page(ctx, bucket, cursor, limit, func(tx *bolt.Tx, id string) bool {
+		var v T
+		if load(tx, id, &v) != nil {
 			return false
 		}
-		out = append(out, &g)
+		out = append(out, &v)
 		return true
 	})
 	return out, next, err

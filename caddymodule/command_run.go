@@ -3,8 +3,10 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,12 +19,8 @@ import (
 // The subcommands of `caddy mcp-oauth` (command.go).
 
 func runClientsList(cmd *cobra.Command, _ []string) error {
-	q := url.Values{"limit": {"500"}}
-	for flag, param := range map[string]string{"name": "name", "redirect-host": "redirect_host"} {
-		if v, _ := cmd.Flags().GetString(flag); v != "" {
-			q.Set(param, v)
-		}
-	}
+	q := flagValues(cmd, map[string]string{"name": "name", "redirect-host": "redirect_host"})
+	q.Set("limit", "500")
 	cs, err := listAll[oauthcore.ClientView](cmd, "/mcp_oauth/clients", q, "clients")
 	if err != nil || jsonOut(cmd) {
 		return orJSON(err, map[string]any{"clients": cs})
@@ -55,12 +53,8 @@ func runClientDelete(cmd *cobra.Command, args []string) error {
 }
 
 func runGrantsList(cmd *cobra.Command, _ []string) error {
-	q := url.Values{"limit": {"500"}}
-	for _, flag := range []string{"user", "client"} {
-		if v, _ := cmd.Flags().GetString(flag); v != "" {
-			q.Set(flag, v)
-		}
-	}
+	q := flagValues(cmd, map[string]string{"user": "user", "client": "client"})
+	q.Set("limit", "500")
 	gs, err := listAll[oauthcore.GrantView](cmd, "/mcp_oauth/grants", q, "grants")
 	if err != nil || jsonOut(cmd) {
 		return orJSON(err, map[string]any{"grants": gs})
@@ -73,12 +67,7 @@ func runGrantsList(cmd *cobra.Command, _ []string) error {
 }
 
 func runRevoke(cmd *cobra.Command, _ []string) error {
-	body := map[string]string{}
-	for _, flag := range []string{"user", "client", "grant"} {
-		if v, _ := cmd.Flags().GetString(flag); v != "" {
-			body[flag] = v
-		}
-	}
+	body := flagBody(cmd, "user", "client", "grant")
 	if len(body) != 1 {
 		return errors.New("give exactly one of --user <login|id>, --client <client_id>, --grant <grant_id>")
 	}
@@ -112,12 +101,7 @@ func runRotateKey(cmd *cobra.Command, _ []string) error {
 }
 
 func runToken(cmd *cobra.Command, _ []string) error {
-	body := map[string]string{}
-	for _, flag := range []string{"user", "resource", "scope", "ttl"} {
-		if v, _ := cmd.Flags().GetString(flag); v != "" {
-			body[flag] = v
-		}
-	}
+	body := flagBody(cmd, "user", "resource", "scope", "ttl")
 	if body["user"] == "" || body["resource"] == "" {
 		return errors.New("--user <login|id> and --resource <MCP server URL> are required")
 	}
@@ -143,4 +127,24 @@ func day(t time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format("2006-01-02")
+}
+
+// flagValues maps the set flags to query parameters (flag -> parameter).
+func flagValues(cmd *cobra.Command, params map[string]string) url.Values {
+	q := url.Values{}
+	for flag, v := range flagBody(cmd, slices.Collect(maps.Keys(params))...) {
+		q.Set(params[flag], v)
+	}
+	return q
+}
+
+// flagBody is the set string flags among names, by name.
+func flagBody(cmd *cobra.Command, names ...string) map[string]string {
+	body := map[string]string{}
+	for _, flag := range names {
+		if v, _ := cmd.Flags().GetString(flag); v != "" {
+			body[flag] = v
+		}
+	}
+	return body
 }

@@ -91,17 +91,21 @@ func (f Filter) grant(g *Grant) bool {
 // the whole store in one request.
 const pageRounds = 20
 
-// Clients lists clients matching f, up to limit, from cursor.
-func (a *Admin) Clients(ctx context.Context, f Filter, cursor string, limit int) ([]ClientView, string, error) {
-	out := []ClientView{}
+// lister is a store's paged listing (AdminStore).
+type lister[T any] func(ctx context.Context, cursor string, limit int) ([]T, string, error)
+
+// filtered pages through list from cursor, keeping the views keep
+// accepts, until limit are kept or pageRounds store pages were read.
+func filtered[T, V any](ctx context.Context, list lister[T], cursor string, limit int, keep func(T) (V, bool)) ([]V, string, error) {
+	out := []V{}
 	for round := 0; round < pageRounds; round++ {
-		page, next, err := a.s.store.ListClients(ctx, cursor, limit-len(out))
+		page, next, err := list(ctx, cursor, limit-len(out))
 		if err != nil {
 			return nil, "", err
 		}
-		for _, c := range page {
-			if f.client(c) {
-				out = append(out, clientView(c))
+		for _, rec := range page {
+			if v, ok := keep(rec); ok {
+				out = append(out, v)
 			}
 		}
 		if cursor = next; cursor == "" || len(out) >= limit {
@@ -111,24 +115,30 @@ func (a *Admin) Clients(ctx context.Context, f Filter, cursor string, limit int)
 	return out, cursor, nil
 }
 
-// Grants lists grants matching f, up to limit, from cursor.
-func (a *Admin) Grants(ctx context.Context, f Filter, cursor string, limit int) ([]GrantView, string, error) {
-	out := []GrantView{}
-	for round := 0; round < pageRounds; round++ {
-		page, next, err := a.s.store.ListGrants(ctx, cursor, limit-len(out))
+// each calls fn with every record of list, all pages.
+func each[T any](ctx context.Context, list lister[T], fn func(T)) error {
+	for cursor := ""; ; {
+		page, next, err := list(ctx, cursor, 500)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
-		for _, g := range page {
-			if f.grant(g) {
-				out = append(out, grantView(g))
-			}
+		for _, rec := range page {
+			fn(rec)
 		}
-		if cursor = next; cursor == "" || len(out) >= limit {
-			break
+		if cursor = next; cursor == "" {
+			return nil
 		}
 	}
-	return out, cursor, nil
+}
+
+// Clients lists clients matching f, up to limit, from cursor.
+func (a *Admin) Clients(ctx context.Context, f Filter, cursor string, limit int) ([]ClientView, string, error) {
+	return filtered(ctx, a.s.store.ListClients, cursor, limit, func(c *Client) (ClientView, bool) { return clientView(c), f.client(c) })
+}
+
+// Grants lists grants matching f, up to limit, from cursor.
+func (a *Admin) Grants(ctx context.Context, f Filter, cursor string, limit int) ([]GrantView, string, error) {
+	return filtered(ctx, a.s.store.ListGrants, cursor, limit, func(g *Grant) (GrantView, bool) { return grantView(g), f.grant(g) })
 }
 
 // Client returns one client (ErrNotFound if there is none).
@@ -155,19 +165,13 @@ func (a *Admin) DeleteClient(ctx context.Context, id string) error {
 // returns how many; the gates of every instance drop their tokens.
 func (a *Admin) Revoke(ctx context.Context, f Filter, kind string) (int, error) {
 	var ids []string
-	for cursor := ""; ; {
-		page, next, err := a.s.store.ListGrants(ctx, cursor, 500)
-		if err != nil {
-			return 0, err
+	err := each(ctx, a.s.store.ListGrants, func(g *Grant) {
+		if f.grant(g) {
+			ids = append(ids, g.ID)
 		}
-		for _, g := range page {
-			if f.grant(g) {
-				ids = append(ids, g.ID)
-			}
-		}
-		if cursor = next; cursor == "" {
-			break
-		}
+	})
+	if err != nil {
+		return 0, err
 	}
 	for n, id := range ids {
 		if err := a.RevokeGrant(ctx, id, kind); err != nil && !errors.Is(err, ErrNotFound) {
@@ -203,29 +207,12 @@ type Stats struct {
 // Stats counts live clients, grants and the users who hold them.
 func (a *Admin) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
-	for cursor := ""; ; {
-		page, next, err := a.s.store.ListClients(ctx, cursor, 500)
-		if err != nil {
-			return st, err
-		}
-		st.Clients += len(page)
-		if cursor = next; cursor == "" {
-			break
-		}
+	if err := each(ctx, a.s.store.ListClients, func(*Client) { st.Clients++ }); err != nil {
+		return st, err
 	}
 	users := map[string]bool{}
-	for cursor := ""; ; {
-		page, next, err := a.s.store.ListGrants(ctx, cursor, 500)
-		if err != nil {
-			return st, err
-		}
-		st.Grants += len(page)
-		for _, g := range page {
-			users[g.User.ID] = true
-		}
-		if cursor = next; cursor == "" {
-			break
-		}
+	if err := each(ctx, a.s.store.ListGrants, func(g *Grant) { st.Grants++; users[g.User.ID] = true }); err != nil {
+		return st, err
 	}
 	st.Users = len(users)
 	_, _, st.CachedTokens = a.s.verifier.CacheStats()

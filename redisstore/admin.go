@@ -25,24 +25,22 @@ const maxScanRounds = 64
 
 // ListClients returns a page of live clients.
 func (s *Store) ListClients(ctx context.Context, cursor string, limit int) ([]*oauthcore.Client, string, error) {
-	var out []*oauthcore.Client
-	next, err := s.scanPage(ctx, "{c:", "}:client", cursor, limit, func(id string) error {
-		c, err := s.loadClient(ctx, id)
-		if err == nil {
-			out = append(out, c)
-		}
-		return err
-	})
-	return out, next, err
+	return scanList(s, ctx, "{c:", "}:client", cursor, limit, s.loadClient)
 }
 
 // ListGrants returns a page of live grants.
 func (s *Store) ListGrants(ctx context.Context, cursor string, limit int) ([]*oauthcore.Grant, string, error) {
-	var out []*oauthcore.Grant
-	next, err := s.scanPage(ctx, "{g:", "}:grant", cursor, limit, func(id string) error {
-		g, err := s.GetGrant(ctx, id)
+	return scanList(s, ctx, "{g:", "}:grant", cursor, limit, s.GetGrant)
+}
+
+// scanList is scanPage collecting what load returns.
+func scanList[T any](s *Store, ctx context.Context, open, close, cursor string, limit int,
+	load func(context.Context, string) (*T, error)) ([]*T, string, error) {
+	var out []*T
+	next, err := s.scanPage(ctx, open, close, cursor, limit, func(id string) error {
+		v, err := load(ctx, id)
 		if err == nil {
-			out = append(out, g)
+			out = append(out, v)
 		}
 		return err
 	})

@@ -10,32 +10,26 @@ import (
 // ListClients returns a page of live clients in id order; the cursor is
 // the last id of the page before.
 func (s *Store) ListClients(ctx context.Context, cursor string, limit int) ([]*oauthcore.Client, string, error) {
-	if err := s.lock(ctx); err != nil {
-		return nil, "", err
-	}
-	defer s.mu.Unlock()
-	var out []*oauthcore.Client
-	next := pageIDs(keys(s.clients), cursor, limit, func(id string) bool {
-		c, err := s.liveClient(id)
-		if err == nil {
-			out = append(out, clone(c))
-		}
-		return err == nil
-	})
-	return out, next, nil
+	return listLive(s, ctx, s.clients, cursor, limit, s.liveClient)
 }
 
 // ListGrants returns a page of live grants in id order.
 func (s *Store) ListGrants(ctx context.Context, cursor string, limit int) ([]*oauthcore.Grant, string, error) {
+	return listLive(s, ctx, s.grants, cursor, limit, s.liveGrant)
+}
+
+// listLive pages through m's ids, keeping copies of what live finds.
+func listLive[T any](s *Store, ctx context.Context, m map[string]*T, cursor string, limit int,
+	live func(string) (*T, error)) ([]*T, string, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, "", err
 	}
 	defer s.mu.Unlock()
-	var out []*oauthcore.Grant
-	next := pageIDs(keys(s.grants), cursor, limit, func(id string) bool {
-		g, err := s.liveGrant(id)
+	var out []*T
+	next := pageIDs(keys(m), cursor, limit, func(id string) bool {
+		v, err := live(id)
 		if err == nil {
-			out = append(out, clone(g))
+			out = append(out, clone(v))
 		}
 		return err == nil
 	})
