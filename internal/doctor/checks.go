@@ -108,9 +108,12 @@ func (r *run) authorizationServer(prm map[string]any) (string, bool) {
 			Rule: "RFC 9728 §2, MCP: the metadata names the authorization server", Fix: "set issuer in the mcp_oauth global option"})
 	}
 	iss := servers[0]
-	return iss, r.add(Step{Name: "authorization server", Pass: !strings.HasSuffix(iss, "/"), Detail: "issuer " + iss,
+	// A trailing slash fails this step, and the walk goes on: the
+	// server metadata then shows the other spelling.
+	r.add(Step{Name: "authorization server", Pass: !strings.HasSuffix(iss, "/"), Detail: "issuer " + iss,
 		Rule: "RFC 8414 §2: the issuer has no trailing slash unless it is part of the identifier; clients compare it byte for byte",
 		Fix:  "write the issuer without a trailing slash: issuer " + strings.TrimSuffix(iss, "/")})
+	return iss, true
 }
 
 // serverMetadata: every URL clients probe for the AS metadata answers,
