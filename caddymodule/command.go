@@ -26,7 +26,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mcp-oauth",
-		Usage: "clients|grants|revoke|stats|rotate-key|token|doctor [--address <admin>] [--json]",
+		Usage: "clients|grants|revoke|stats|rotate-key|token|doctor|login [--address <admin>] [--json]",
 		Short: "Manages the MCP OAuth server of a running Caddy through its admin API",
 		Long: `
 Lists and deletes client registrations, lists and revokes grants (a user's
@@ -72,7 +72,7 @@ func mcpOAuthCommands(cmd *cobra.Command) {
 	token.Flags().String("scope", "", "Scopes, space-separated (default: the server's default scope)")
 	token.Flags().String("ttl", "1h", "Lifetime, at most access_token_lifetime")
 
-	cmd.AddCommand(clients, grants, revoke, token, doctorCommand(),
+	cmd.AddCommand(clients, grants, revoke, token, doctorCommand(), loginCommand(),
 		sub("stats", "Counts clients, grants and users", cobra.NoArgs, runStats),
 		sub("rotate-key", "Adds a new signing key now (it signs after a short delay)", cobra.NoArgs, runRotateKey))
 }
