@@ -146,6 +146,14 @@ func TestAdminAPIBolt(t *testing.T) {
 		t.Errorf("rotate-key: %s; the new kid is not in /jwks", rot.Body)
 	}
 
+	// Caddy's own origin check guards the routes: a browser page on
+	// another origin cannot call them.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+e.caddy.admin+"/mcp_oauth/clients", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	if r := e.do(e.api, req); r.Status != http.StatusForbidden {
+		t.Errorf("a foreign Origin: %d %s, want Caddy's 403", r.Status, short(r.Body))
+	}
+
 	for _, bad := range []struct {
 		method, path string
 		body         any
