@@ -28,15 +28,9 @@ exits non-zero if anything fails. It never logs in.`
 }
 
 func runDoctor(cmd *cobra.Command, args []string) error {
-	var tr http.RoundTripper
-	if insecure, _ := cmd.Flags().GetBool("insecure"); insecure {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it, for tests
-		tr = t
-	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 	defer cancel()
-	rep := doctor.New(tr).Check(ctx, args[0])
+	rep := newDoctor(cmd).Check(ctx, args[0])
 	if jsonOut(cmd) {
 		if err := printJSON(rep); err != nil {
 			return err
@@ -48,4 +42,15 @@ func runDoctor(cmd *cobra.Command, args []string) error {
 		return errors.New("doctor: some checks failed")
 	}
 	return nil
+}
+
+// newDoctor is a doctor whose client honours --insecure (doctor, login).
+func newDoctor(cmd *cobra.Command) *doctor.Doctor {
+	insecure, _ := cmd.Flags().GetBool("insecure")
+	if !insecure {
+		return doctor.New(nil)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it, for tests
+	return doctor.New(t)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,8 +19,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/mcpoauth/caddy-mcp-oauth/internal/doctor"
 )
 
 // loginCommand is `caddy mcp-oauth login <mcp-url>`: the browser flow
@@ -41,12 +38,7 @@ func loginCommand() *cobra.Command {
 
 func runLogin(cmd *cobra.Command, args []string) error {
 	fl := cmd.Flags()
-	d := doctor.New(nil)
-	if insecure, _ := fl.GetBool("insecure"); insecure {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for, for tests
-		d = doctor.New(t)
-	}
+	d := newDoctor(cmd)
 	wait, _ := fl.GetDuration("wait")
 	ctx, cancel := context.WithTimeout(cmd.Context(), wait)
 	defer cancel()
