@@ -38,6 +38,9 @@ func init() {
 type AdminAPI struct {
 	app *App
 	log *zap.Logger
+	// audit is the mcp_oauth.audit logger: every change made through
+	// the admin API, and every token it mints (never the token).
+	audit *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -49,6 +52,7 @@ func (AdminAPI) CaddyModule() caddy.ModuleInfo {
 // admin API never creates an empty app.
 func (a *AdminAPI) Provision(ctx caddy.Context) error {
 	a.log = ctx.Logger()
+	a.audit = caddy.Log().Named("mcp_oauth.audit")
 	if app, err := ctx.AppIfConfigured("mcp_oauth"); err == nil {
 		a.app = app.(*App)
 	}
@@ -115,6 +119,7 @@ func (a *AdminAPI) client(w http.ResponseWriter, r *http.Request, adm *oauthcore
 		if err := adm.DeleteClient(r.Context(), id); err != nil {
 			return a.fail(r, err)
 		}
+		a.audited(r, "client deleted", zap.String("client_id", id))
 		return writeAdminJSON(w, http.StatusOK, map[string]string{"deleted": id})
 	}
 	w.Header().Set("Allow", "GET, DELETE")
@@ -202,6 +207,8 @@ func (a *AdminAPI) revoke(r *http.Request, adm *oauthcore.Admin) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.audited(r, "grants revoked", zap.String("user", req.User), zap.String("client_id", req.Client),
+		zap.String("grant_id", req.Grant), zap.Int("revoked", count))
 	return map[string]int{"revoked": count}, nil
 }
 
@@ -210,7 +217,7 @@ func (a *AdminAPI) rotateKey(r *http.Request, adm *oauthcore.Admin) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("signing key rotated through the admin API", zap.String("kid", kid), zap.Time("activates_at", at))
+	a.audited(r, "signing key rotated", zap.String("kid", kid), zap.Time("activates_at", at))
 	return map[string]any{"kid": kid, "activates_at": at}, nil
 }
 
@@ -244,8 +251,11 @@ func (a *AdminAPI) mintToken(r *http.Request, adm *oauthcore.Admin) (any, error)
 	}
 	raw, c, err := adm.MintToken(r.Context(), oauthcore.TokenRequest{User: req.User, Resource: req.Resource, Scope: req.Scope, TTL: ttl})
 	if err != nil {
+		a.audited(r, "test token refused", zap.String("user", req.User), zap.String("resource", req.Resource), zap.Error(err))
 		return nil, err
 	}
+	a.audited(r, "test token minted", zap.String("user", req.User), zap.String("github_id", c.Subject),
+		zap.String("resource", c.Aud()), zap.String("scope", c.Scope), zap.String("jti", c.ID), zap.Time("expires_at", c.ExpiresAt.Time))
 	return tokenReply{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(time.Until(c.ExpiresAt.Time).Round(time.Second).Seconds()),
 		Scope: c.Scope, Resource: c.Aud(), JTI: c.ID}, nil
 }
@@ -284,6 +294,12 @@ func (a *AdminAPI) fail(r *http.Request, err error) error {
 	}
 	a.log.Error("admin request failed", zap.String("path", r.URL.Path), zap.Error(err))
 	return apiError(http.StatusServiceUnavailable, "the store is unavailable; see Caddy's log")
+}
+
+// audited logs an admin action to mcp_oauth.audit with who asked (the
+// admin listener's peer).
+func (a *AdminAPI) audited(r *http.Request, msg string, fields ...zap.Field) {
+	a.audit.Info(msg, append(fields, zap.String("remote_addr", r.RemoteAddr))...)
 }
 
 func apiError(status int, msg string) error {

@@ -113,6 +113,12 @@ func TestAdminAPIBolt(t *testing.T) {
 		t.Errorf("expires_in %v, want 600", minted["expires_in"])
 	}
 	wantStatus(t, "the minted token at the gate", e.mcpPost("/github/mcp", minted["access_token"].(string)), http.StatusOK, "")
+	// Minting is audited, by jti, never with the token.
+	logged := e.caddy.log.String()
+	if !strings.Contains(logged, `"logger":"mcp_oauth.audit","msg":"test token minted"`) || !strings.Contains(logged, minted["jti"].(string)) ||
+		strings.Contains(logged, minted["access_token"].(string)) {
+		t.Errorf("the minted token is not audited by jti (or the token itself is logged)")
+	}
 	wantStatus(t, "token for mallory", e.admin("POST", "/mcp_oauth/token", map[string]string{"user": "mallory", "resource": resource}), http.StatusForbidden, "")
 	wantStatus(t, "token for 48h", e.admin("POST", "/mcp_oauth/token", map[string]string{"user": "alice", "resource": resource, "ttl": "48h"}), http.StatusBadRequest, "")
 	wantStatus(t, "token without resource", e.admin("POST", "/mcp_oauth/token", map[string]string{"user": "4242"}), http.StatusBadRequest, "")
