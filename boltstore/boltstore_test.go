@@ -3,6 +3,7 @@ package boltstore
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,6 +119,9 @@ func TestOpenLocked(t *testing.T) {
 	}
 	if !errors.Is(err, bolterrors.ErrTimeout) {
 		t.Fatalf("second Open: %v, want a lock timeout", err)
+	}
+	if !strings.HasPrefix(err.Error(), "boltstore: "+path+" is locked by another process") {
+		t.Errorf("second Open: %v, want it to name the file and the lock", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpoauth/caddy-mcp-oauth/oauthcore"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Options configures a Store. The zero value is usable.
@@ -76,6 +77,11 @@ type expiry struct {
 // Open opens or creates the store file at path and starts its sweeper.
 func Open(path string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		// bbolt's own word is "timeout": say whose lock it is and what to do.
+		return nil, fmt.Errorf("boltstore: %s is locked by another process (another Caddy with the same "+
+			"data directory?); stop it, or give this one its own file (storage bolt <path>): %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}

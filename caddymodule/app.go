@@ -218,8 +218,9 @@ func (App) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision resolves placeholders, opens the storage and builds the server.
-func (a *App) Provision(ctx caddy.Context) error {
+func (a *App) Provision(ctx caddy.Context) (err error) {
 	a.ctx, a.logger = ctx, ctx.Logger()
+	defer func() { a.logStartFailure(err) }()
 	cfg, err := a.config()
 	if err != nil {
 		return err
@@ -228,6 +229,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.cfg.Validate(); err != nil {
 		return fmt.Errorf("mcp_oauth: %w", err)
 	}
+	a.warnNobodyAllowed()
 	if a.StorageRaw == nil {
 		a.StorageRaw = json.RawMessage(`{"module":"bolt"}`)
 	}
@@ -237,7 +239,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.storage = mod.(StoreProvider)
 	log := slog.New(zapslog.NewHandler(a.logger.Core(), zapslog.WithName(a.logger.Name())))
-	a.server, err = oauthcore.NewServer(cfg, a.storage.Store(), oauthcore.Options{Logger: log})
+	store, opts, err := instrument(ctx, a.storage, oauthcore.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	a.server, err = oauthcore.NewServer(cfg, store, opts)
 	if err != nil {
 		return fmt.Errorf("mcp_oauth: %w", err)
 	}
@@ -263,6 +269,7 @@ func (a *App) Start() error {
 	a.learnResourceSpace()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	runningVerifier.Store(a.server.Verifier())
 	go a.maintain(ctx)
 	return nil
 }
@@ -272,6 +279,7 @@ func (a *App) Stop() error {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	runningVerifier.CompareAndSwap(a.server.Verifier(), nil)
 	return nil
 }
 

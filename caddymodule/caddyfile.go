@@ -121,7 +121,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("unrecognized mcp_oauth option %q", opt)
+			return unknownOption(d, "mcp_oauth", opt, App{})
 		}
 	}
 	return nil
@@ -147,7 +147,7 @@ func (g *GitHubConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("unrecognized github option %q", opt)
+			return unknownOption(d, "github", opt, GitHubConfig{})
 		}
 	}
 	return nil
@@ -200,7 +200,7 @@ func (m *ClientIDMetadataConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) erro
 			}
 			m.Off = true
 		default:
-			return d.Errf("unrecognized client_id_metadata option %q", opt)
+			return unknownOption(d, "client_id_metadata", opt, ClientIDMetadataConfig{})
 		}
 	}
 	return nil
@@ -223,7 +223,7 @@ func (a *App) unmarshalStorage(d *caddyfile.Dispenser) error {
 		}
 		for nesting := d.Nesting(); d.NextBlock(nesting); {
 			if d.Val() != "path" {
-				return d.Errf("unrecognized bolt storage option %q", d.Val())
+				return unknownOption(d, "bolt storage", d.Val(), BoltStorage{})
 			}
 			if err := oneArg(d, &b.Path); err != nil {
 				return err
@@ -287,7 +287,7 @@ func (rs *RedisStorage) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("unrecognized redis storage option %q", opt)
+			return unknownOption(d, "redis storage", opt, RedisStorage{})
 		}
 	}
 	return nil

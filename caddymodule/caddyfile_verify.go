@@ -106,7 +106,7 @@ func (v *VerifyHandler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			}
 			v.GitHubToken = true
 		default:
-			return h.Errf("unrecognized mcp_oauth_verify option %q", opt)
+			return unknownOption(h.Dispenser, "mcp_oauth_verify", opt, VerifyHandler{}, "resource_path", "metadata_route")
 		}
 	}
 	return nil

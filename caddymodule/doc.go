@@ -17,7 +17,7 @@
 //   - ServerHandler, the `mcp_oauth_server` handler (server_handler.go):
 //     serves the authorization-server endpoints (metadata, /register and
 //     /register/{id}, /authorize, /consent, /callback, /token, /revoke,
-//     /introspect, /verify, /jwks) on the site it is placed in, and passes
+//     /introspect, /verify, /jwks, /healthz) on the site it is placed in, and passes
 //     every other path on. It takes no options.
 //   - VerifyHandler, the gate `mcp_oauth_verify` (verify_handler.go,
 //     caddyfile_verify.go): checks the access token of every request in
@@ -46,6 +46,13 @@
 //     configured and warns about, or with unsafe_config refuse fails on,
 //     settings that can lose security state, and an unreachable Redis
 //     fails the load.
+//   - AdminAPI, `admin.api.mcp_oauth` (admin.go): the operator's routes
+//     under /mcp_oauth/ on Caddy's admin endpoint (clients, grants,
+//     revoke, stats, rotate-key, token), and the `caddy mcp-oauth`
+//     commands that call them (command.go, command_run.go).
+//   - Metrics (metrics.go, metrics_store.go): the mcp_oauth_* Prometheus
+//     families in Caddy's registry; the store is wrapped to time every
+//     operation. Load errors and start-up warnings: startup.go.
 //
 // The Caddyfile syntax of each is documented on its unmarshal function;
 // testdata/adapt holds golden adaptations of every form.

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -17,7 +16,7 @@ func init() {
 // ServerHandler serves the authorization-server endpoints of the mcp_oauth
 // app on the site it is placed in: metadata, /register (and RFC 7592's
 // /register/{client_id}), /authorize, /consent, /callback, /token,
-// /revoke, /introspect, /verify and /jwks. Requests
+// /revoke, /introspect, /verify, /jwks and /healthz. Requests
 // for other paths go on to the next handler.
 type ServerHandler struct {
 	server *oauthcore.Server
@@ -30,11 +29,11 @@ func (ServerHandler) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the mcp_oauth app.
 func (h *ServerHandler) Provision(ctx caddy.Context) error {
-	app, err := ctx.AppIfConfigured("mcp_oauth")
+	app, err := findApp(ctx, "mcp_oauth_server")
 	if err != nil {
-		return fmt.Errorf("mcp_oauth_server needs the mcp_oauth global option (issuer, github): %w", err)
+		return err
 	}
-	h.server = app.(*App).Server()
+	h.server = app.Server()
 	return nil
 }
 

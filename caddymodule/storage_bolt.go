@@ -65,7 +65,7 @@ func (b *BoltStorage) Provision(ctx caddy.Context) error {
 	})
 	if err != nil {
 		b.path = ""
-		return fmt.Errorf("opening %s: %w", abs, err)
+		return fmt.Errorf("bolt storage: %w", err) // the error names the file
 	}
 	b.store = val.(boltDB).Store
 	return nil

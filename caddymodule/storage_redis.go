@@ -143,18 +143,23 @@ func (rs *RedisStorage) Provision(ctx caddy.Context) error {
 	if loaded {
 		return nil // checked when it was opened
 	}
-	return rs.check(ctx, logger)
+	return rs.check(ctx, logger, cfg)
 }
 
 // check warns, or refuses, when Redis can lose security state (RD-05,
 // RD-07). A Redis that cannot be reached fails the load: nothing is ever
 // served from process memory instead (RD-04).
-func (rs *RedisStorage) check(ctx caddy.Context, logger *zap.Logger) error {
+func (rs *RedisStorage) check(ctx caddy.Context, logger *zap.Logger, cfg redisstore.ClientConfig) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	warnings, err := rs.store.Check(cctx)
 	if err != nil {
 		_ = rs.Cleanup()
+		// A call's deadline hides why (refused, no such host, a wrong
+		// password): probe once more, without retries, to say so.
+		if why := redisstore.Diagnose(ctx, cfg); why != nil {
+			return fmt.Errorf("redis storage: cannot reach Redis: %w", why)
+		}
 		return fmt.Errorf("redis storage: cannot reach Redis: %w", err)
 	}
 	for _, w := range warnings {

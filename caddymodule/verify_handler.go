@@ -119,11 +119,11 @@ func (VerifyHandler) CaddyModule() caddy.ModuleInfo {
 func (h *VerifyHandler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.hosts = &hostGates{byHost: [2]bounded.Map{{Max: maxHostGates}, {Max: maxHostGates}}}
-	app, err := ctx.AppIfConfigured("mcp_oauth")
+	app, err := findApp(ctx, "mcp_oauth_verify")
 	if err != nil {
-		return fmt.Errorf("mcp_oauth_verify needs the mcp_oauth global option (issuer, github): %w", err)
+		return err
 	}
-	h.app = app.(*App)
+	h.app = app
 	h.verifier = h.app.Server().Verifier()
 	repl := caddy.NewReplacer()
 	h.Resource = repl.ReplaceKnown(h.Resource, "")
@@ -192,6 +192,7 @@ func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return nil
 	}
 	claims, sess, err := gate.CheckSession(w, r, h.verifier, path, h.GitHubToken)
+	metrics.gate(h.metricsResource(), err)
 	if err != nil {
 		if ce := h.logger.Check(zapcore.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.String("reason", err.Error()), zap.String("resource", gate.Resource))

@@ -159,6 +159,7 @@ func (a *authorizeEndpoint) showConsent(w http.ResponseWriter, r *http.Request, 
 	}
 	a.setCookie(w, "csrf", csrf, int(a.cfg.FlowLifetime.Seconds()))
 	a.log.InfoContext(r.Context(), "consent shown", "step", "authorize", "client_id", c.ID)
+	a.metrics.Authorization(AuthzConsentShown)
 	v := newConsentView(c, req)
 	a.describe(v, c)
 	v.FlowID, v.CSRF = flowID, csrf

@@ -49,15 +49,17 @@ func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	if ghErr := q.Get("error"); ghErr != "" || q.Get("code") == "" {
 		// The user cancelled at GitHub, or GitHub refused: tell the client
 		// rather than leave it waiting (S19).
-		code := CodeAccessDenied
+		code, outcome := CodeAccessDenied, AuthzGitHubDenied
 		if ghErr != "" && ghErr != string(CodeAccessDenied) {
-			code = CodeServerError
+			code, outcome = CodeServerError, AuthzGitHubFailed
 		}
+		cb.metrics.Authorization(outcome)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, NewError(400, code, "the GitHub login did not complete"))
 		return
 	}
 	user, tok, err := cb.exchange(r.Context(), q.Get("code"))
 	if err != nil {
+		cb.metrics.Authorization(AuthzGitHubFailed)
 		cb.redirectError(w, r, http.StatusFound, "callback", req, &Error{Code: CodeTemporarilyUnavailable,
 			Description: "the GitHub login failed, try again", Status: 502, Cause: err})
 		return
@@ -67,6 +69,7 @@ func (cb *callbackEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		cb.refuse(w, r, req, user, err)
 		return
 	}
+	cb.metrics.Authorization(AuthzGitHubOK)
 	cb.issueCode(w, r, req, withMembership(user, ms), tok)
 }
 
@@ -83,6 +86,11 @@ func (cb *callbackEndpoint) exchange(ctx context.Context, code string) (User, *G
 // outage or a refusal goes back to the client.
 func (cb *callbackEndpoint) refuse(w http.ResponseWriter, r *http.Request, req *Request, u User, err error) {
 	e := cb.policy.loginError(err)
+	if e.Code == CodeAccessDenied {
+		cb.metrics.Authorization(AuthzGitHubDenied)
+	} else {
+		cb.metrics.Authorization(AuthzGitHubFailed)
+	}
 	if e.Link != "" || errors.As(err, new(*ssoError)) {
 		cb.errorPage(w, r, "callback", req.ClientID, e)
 		return

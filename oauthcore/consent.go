@@ -37,9 +37,11 @@ func (ce *consentEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.get("action") != "approve" {
 		ce.log.InfoContext(r.Context(), "consent denied", "step", "consent", "client_id", req.ClientID)
+		ce.metrics.Authorization(AuthzConsentDenied)
 		ce.redirectError(w, r, http.StatusSeeOther, "consent", req, NewError(400, CodeAccessDenied, "the user denied the request"))
 		return
 	}
+	ce.metrics.Authorization(AuthzConsentApproved)
 	ce.startUpstream(w, r, http.StatusSeeOther, req)
 }
 

@@ -28,6 +28,9 @@
 //	revoke.go        /revoke (RFC 7009)
 //	introspect.go    /introspect (RFC 7662)
 //	forwardauth.go   /verify and /verify/metadata for proxies that call out
+//	health.go        /healthz for load balancers: the store answers, keys are loaded
+//	admin.go, admin_keys.go  Admin: the operator's listings, revocation, key rotation, test tokens
+//	metrics.go       Metrics: the protocol events counted; gate_outcome.go, verifier_stats.go
 //	gate.go          Gate: the resource server's checks and RFC 9728 metadata
 //	verifier.go      Verifier: verified-token cache and revocation lookup
 //	jwt.go, keys.go  access-token JWTs, ES256 keys and their rotation
@@ -47,6 +50,7 @@
 //	config.go        Config: the policy, its defaults and Validate
 //	model.go, claims.go  the stored records and the access-token claims
 //	store.go, announcer.go  the store interfaces; revocation announcements
+//	store_admin.go   AdminStore: paged listings of clients and grants
 //
 // One token's path: authorize.go → flow.go → consent.go → flow.go →
 // callback.go → token.go → jwt.go, then at the resource gate.go →

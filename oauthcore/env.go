@@ -17,6 +17,8 @@ type env struct {
 	log  *slog.Logger
 	// limits counts requests for Config.Limits.
 	limits *limiter
+	// metrics counts protocol events (metrics.go); never nil.
+	metrics Metrics
 }
 
 // secret draws a new random secret; failure of the system RNG is fatal to

@@ -179,6 +179,7 @@ func (t *tokenEndpoint) rotate(ctx context.Context, g *Grant, hash, rt string) (
 	// An older token, or the previous one after the grace window: the
 	// family is compromised (RT-03).
 	t.log.WarnContext(ctx, "refresh token reused; revoking its grant", "step", "token", "client_id", g.ClientID)
+	t.metrics.RefreshReuse()
 	if err := t.grants.RevokeGrant(ctx, g.ID); err != nil {
 		return "", unavailable(err)
 	}

@@ -18,7 +18,9 @@ func (re *registerEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cors(w.Header())
-	if err := re.registrationAllowed(r); err != nil {
+	var err error
+	defer func() { re.metrics.Registration(Outcome(err)) }()
+	if err = re.registrationAllowed(r); err != nil {
 		re.fail(w, r, "register", "", err)
 		return
 	}

@@ -54,6 +54,7 @@ func (rv *revokeEndpoint) revoke(r *http.Request, c *Client, token string) error
 			return unavailable(err)
 		}
 		rv.log.InfoContext(ctx, "access token revoked", "step", "revoke", "client_id", c.ID, "jti", claims.ID)
+		rv.metrics.Revocation("access_token")
 		return nil
 	}
 	g, err := rv.grants.GrantByRefresh(ctx, HashSecret(token))
@@ -71,5 +72,6 @@ func (rv *revokeEndpoint) revoke(r *http.Request, c *Client, token string) error
 	}
 	rv.log.InfoContext(ctx, "grant revoked", "step", "revoke", "client_id", c.ID)
 	rv.check.revokeAtGitHub(ctx, g)
+	rv.metrics.Revocation("grant")
 	return nil
 }

@@ -32,6 +32,11 @@ type Options struct {
 	// resolver's configuration before it is built: a transport trusting a
 	// test CA, a name resolver, a dialer, a shared cache.
 	ClientIDMetadata func(*cimd.Config)
+	// Metrics, when set, counts protocol events (metrics.go).
+	Metrics Metrics
+	// GitHubTransport, when set, carries every call to GitHub (to time
+	// and count them); the default upstream's policy is kept.
+	GitHubTransport http.RoundTripper
 }
 
 // Server is the authorization server: the endpoints, each holding only
@@ -62,7 +67,10 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	if store == nil {
 		return nil, errors.New("no store")
 	}
-	e := &env{cfg: cfg, now: opts.Now, rand: opts.Rand, log: opts.Logger}
+	e := &env{cfg: cfg, now: opts.Now, rand: opts.Rand, log: opts.Logger, metrics: opts.Metrics}
+	if e.metrics == nil {
+		e.metrics = noMetrics{}
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -77,7 +85,7 @@ func NewServer(cfg Config, store Store, opts Options) (*Server, error) {
 	})
 	upstream := opts.Upstream
 	if upstream == nil {
-		gh := NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, nil)
+		gh := NewGitHub(cfg.GitHub, cfg.Issuer+pathCallback, githubClient(cfg.GitHub, opts.GitHubTransport))
 		gh.now = e.now
 		upstream = gh
 	}
@@ -145,6 +153,7 @@ func (s *Server) route(upstream Upstream) {
 		pathVerify:         fa.serveVerify,
 		pathVerifyMetadata: fa.serveVerifyMetadata,
 		PRMPath:            fa.serveIssuerMetadata,
+		pathHealth:         (&healthEndpoint{env: e, store: st, tokens: s.tokens}).serve,
 	}
 	if s.tokens.secret == nil {
 		s.routes[pathJWKS] = disco.serveJWKS

@@ -102,6 +102,7 @@ type Store interface {
 	ConsentStore
 	KeyStore
 	RevocationNotifier
+	AdminStore // store_admin.go
 }
 
 // RevocationNotifier tells a process about revocations made anywhere (in

@@ -36,11 +36,14 @@ func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cors(w.Header())
-	if err := t.limitAddress(r, "token", t.cfg.Limits.TokenPerAddress, "token requests from this address"); err != nil {
+	var p params
+	var err error
+	defer func() { t.metrics.TokenRequest(grantLabel(p.get("grant_type")), Outcome(err)) }()
+	if err = t.limitAddress(r, "token", t.cfg.Limits.TokenPerAddress, "token requests from this address"); err != nil {
 		t.fail(w, r, "token", "", err)
 		return
 	}
-	p, err := parsePostForm(w, r)
+	p, err = parsePostForm(w, r)
 	if err != nil {
 		t.fail(w, r, "token", "", err)
 		return
@@ -53,7 +56,7 @@ func (t *tokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		t.fail(w, r, "token", p.get("client_id"), err)
 		return
 	}
-	if err := t.limitClient(r, "token", c.ID, t.cfg.Limits.TokenPerClient, "token requests for this client"); err != nil {
+	if err = t.limitClient(r, "token", c.ID, t.cfg.Limits.TokenPerClient, "token requests for this client"); err != nil {
 		t.fail(w, r, "token", c.ID, err)
 		return
 	}

@@ -34,6 +34,7 @@ type Verifier struct {
 	// sessions, when set, hold per grant the user's GitHub token and
 	// memberships, re-checked within membership_ttl.
 	sessions *sessions
+	stats    cacheStats // verifier_stats.go
 }
 
 type cacheShard struct {
@@ -111,6 +112,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	now := v.now().Unix()
 	if e != nil {
 		if now <= e.exp {
+			v.stats.hits.Add(1)
 			return e.claims, nil
 		}
 		sh.mu.Lock()
@@ -118,6 +120,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		sh.mu.Unlock()
 		return nil, ErrInvalidToken
 	}
+	v.stats.misses.Add(1)
 	return v.verifyMiss(ctx, sh, raw)
 }
 

@@ -49,7 +49,7 @@ func (s *Store) checkNode(ctx context.Context, c redis.Cmdable) ([]string, error
 	}
 	var rerr redis.Error
 	version, err := s.serverVersion(ctx, c)
-	if errors.As(err, &rerr) {
+	if errors.As(err, &rerr) && !authError(rerr) {
 		return denied("INFO server", err), nil
 	}
 	if err != nil {
@@ -136,4 +136,11 @@ func nodeAddr(c redis.Cmdable) string {
 		return cl.Options().Addr
 	}
 	return "server"
+}
+
+// authError tells a refused login (no password, a wrong one) from a
+// refused command: the store cannot work at all without the login.
+func authError(err redis.Error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS")
 }

@@ -66,6 +66,9 @@ type Config struct {
 	UserAgent string
 	// Log receives cache errors; nil discards them.
 	Log *slog.Logger
+	// OnFetch, when set, is told the outcome of every fetch attempted or
+	// refused for a bound: "ok" or the Kind's name (for metrics).
+	OnFetch func(outcome string)
 }
 
 // Resolver looks up Client ID Metadata Documents: from its cache when a
@@ -204,6 +207,7 @@ func (r *Resolver) fetchShared(ctx context.Context, clientID, host string, force
 	if !ok {
 		if err := r.hosts.acquire(host, r.cfg.Now()); err != nil {
 			r.mu.Unlock()
+			r.fetched(err)
 			return nil, err
 		}
 		c = &call{done: make(chan struct{})}
@@ -233,6 +237,7 @@ func (r *Resolver) run(ctx context.Context, c *call, clientID, host string, forc
 		r.hosts.release(host, r.cfg.Now(), false)
 	} else {
 		c.entry, c.err = r.fetch(ctx, clientID)
+		r.fetched(c.err)
 		r.hosts.release(host, r.cfg.Now(), c.err != nil)
 		if c.err == nil {
 			ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
@@ -305,4 +310,20 @@ func (r *Resolver) peerEntry(ctx context.Context, clientID string, after time.Ti
 		return e
 	}
 	return nil
+}
+
+// fetched reports a fetch's outcome to OnFetch.
+func (r *Resolver) fetched(err error) {
+	if r.cfg.OnFetch == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = KindFetch.String()
+		var e *Error
+		if errors.As(err, &e) {
+			outcome = e.Kind.String()
+		}
+	}
+	r.cfg.OnFetch(outcome)
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) oauthcore.Store) {
 		{"keys", testKeys},
 		{"notifier", testNotifier},
 		{"secrets_hashed", testSecretsHashed},
+		{"admin_listings", testAdmin},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
