@@ -21,6 +21,10 @@ type measuredStore struct {
 	live oauthcore.NotifierHealth // nil: announcements cannot be lost
 }
 
+// Unwrap is the measured store, whose other abilities (locks, rate
+// counters) the server finds through it; those calls are not timed.
+func (s *measuredStore) Unwrap() oauthcore.Store { return s.Store }
+
 func measure(st oauthcore.Store, name string) *measuredStore {
 	live, _ := st.(oauthcore.NotifierHealth)
 	return &measuredStore{Store: st, name: name, live: live}
@@ -185,4 +189,5 @@ var (
 	_ oauthcore.DocumentStore  = (*measuredStore)(nil)
 	_ oauthcore.Pinger         = (*measuredStore)(nil)
 	_ oauthcore.NotifierHealth = (*measuredStore)(nil)
+	_ oauthcore.StoreWrapper   = (*measuredStore)(nil)
 )

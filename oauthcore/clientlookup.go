@@ -224,7 +224,7 @@ func newClientResolver(c *Config, store Store, now func() time.Time, log *slog.L
 	if ds, ok := store.(DocumentStore); ok {
 		sd := &storeDocuments{store: ds, memory: &cimd.MemoryCache{Now: now}, now: now}
 		rc.Cache = sd
-		if locks, ok := store.(Locker); ok {
+		if locks, ok := ability[Locker](store); ok {
 			rc.Cache = sharedDocuments{sd, locks}
 		}
 	}

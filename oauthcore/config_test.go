@@ -202,3 +202,30 @@ func TestDefaultsKeepCallersScopeDescriptions(t *testing.T) {
 		t.Errorf("caller's map %v, config's %v", mine, c.ScopeDescriptions)
 	}
 }
+
+// wrapped is a store wrapper that forwards nothing but Unwrap.
+type wrapped struct {
+	Store
+	inner Store
+}
+
+func (w wrapped) Unwrap() Store { return w.inner }
+
+// TestAbilityThroughWrappers: the server finds an optional ability of
+// the store under any number of wrappers, and reports its absence.
+func TestAbilityThroughWrappers(t *testing.T) {
+	var st Store = lockingStore{}
+	if _, ok := ability[Locker](wrapped{inner: wrapped{inner: st}}); !ok {
+		t.Fatal("a Locker two wrappers deep was not found")
+	}
+	if _, ok := ability[RateCounter](wrapped{inner: st}); ok {
+		t.Fatal("found an ability the store lacks")
+	}
+}
+
+// lockingStore is a Store (unimplemented) with the Locker ability.
+type lockingStore struct{ Store }
+
+func (lockingStore) TryLock(context.Context, string, time.Duration) (func(), bool, error) {
+	return func() {}, true, nil
+}

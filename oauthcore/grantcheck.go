@@ -207,7 +207,7 @@ var renewLocks [64]sync.Mutex
 func (gc *grantChecker) lock(ctx context.Context, grantID string) (func(), error) {
 	mu := &renewLocks[shardOf(grantID)*4%len(renewLocks)]
 	mu.Lock()
-	locker, ok := gc.grants.(Locker)
+	locker, ok := ability[Locker](gc.grants)
 	if !ok {
 		return mu.Unlock, nil
 	}

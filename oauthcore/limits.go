@@ -87,7 +87,7 @@ type limiter struct {
 
 func newLimiter(store any, now func() time.Time, log func(context.Context, string, error)) *limiter {
 	l := &limiter{local: newThrottle(0, rateWindow), now: now, log: log}
-	l.shared, _ = store.(RateCounter)
+	l.shared, _ = ability[RateCounter](store)
 	return l
 }
 

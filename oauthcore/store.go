@@ -148,3 +148,28 @@ type DocumentStore interface {
 type Locker interface {
 	TryLock(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
 }
+
+// A StoreWrapper is a Store around another one (metrics, faults): Unwrap
+// returns the store inside, so that the server finds the optional
+// abilities of the store underneath (Locker, RateCounter) that the
+// wrapper does not forward itself.
+type StoreWrapper interface {
+	Unwrap() Store
+}
+
+// ability returns the first store, from s inward through StoreWrappers,
+// that has the optional ability T.
+func ability[T any](s any) (T, bool) {
+	for s != nil {
+		if t, ok := s.(T); ok {
+			return t, true
+		}
+		w, ok := s.(StoreWrapper)
+		if !ok {
+			break
+		}
+		s = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
