@@ -119,24 +119,8 @@ func TestDocumentClientTwoInstances_SS05(t *testing.T) {
 // returns its tokens for the pair's resource.
 func crossDocumentFlow(t *testing.T, p *pair, c *regClient) tokenSet {
 	t.Helper()
-	a, b := p.a, p.b
-	br := a.newBrowser()
-	req := newAuthReq(c)
-	req.Query.Set("resource", p.resource)
-	page := a.get(br.c, b.url(req.path()))
-	if page.Status != http.StatusOK {
-		t.Fatalf("authorize on B: %s", page)
-	}
-	consent := br.submit(br.parseConsent(page), "approve", nil) // posted to A
-	f := &flow{Req: req, GitHub: consent.location(t)}
-	if f.GitHub == nil {
-		t.Fatalf("consent on A: %s", consent)
-	}
-	br.finish(f)
-	if f.Code == "" {
-		t.Fatalf("callback on A: no code (%s)", f.Final)
-	}
-	return b.parseTokens(b.redeem(c, f, url.Values{"resource": {p.resource}}))
+	f := crossSignIn(t, p, c)
+	return p.b.parseTokens(p.b.redeem(c, f, url.Values{"resource": {p.resource}}))
 }
 
 func wantFetches(t *testing.T, ds *docServer, what string, keep, drop int) {

@@ -86,21 +86,9 @@ func crossFlow(t *testing.T, p *pair) {
 	a, b := p.a, p.b
 	c := a.newClient(basic)
 
-	br := a.newBrowser()
-	req := newAuthReq(c)
-	req.Query.Set("resource", p.resource)
-	page := a.get(br.c, b.url(req.path()))
-	if page.Status != http.StatusOK {
-		t.Fatalf("authorize on B: %s", page)
-	}
-	consent := br.submit(br.parseConsent(page), "approve", nil) // posted to A
-	f := &flow{Req: req, GitHub: consent.location(t)}
-	if f.GitHub == nil {
-		t.Fatalf("consent on A: %s", consent)
-	}
-	br.finish(f) // GitHub sends the browser to the issuer's /callback: A
-	if f.Code == "" || f.Iss != a.issuer {
-		t.Fatalf("callback on A: code %q iss %q (%s)", f.Code, f.Iss, f.Final)
+	f := crossSignIn(t, p, c)
+	if f.Iss != a.issuer {
+		t.Fatalf("callback on A: iss %q (%s)", f.Iss, f.Final)
 	}
 	tok := b.parseTokens(b.redeem(c, f, url.Values{"resource": {p.resource}}))
 	next := a.parseTokens(a.refresh(c, tok.Refresh, nil))
@@ -229,4 +217,29 @@ func TestRedisOutageFailsClosed_RD03_RD04_RD05_RS10(t *testing.T) {
 		t.Error("RD-05: an access token of the revoked grant is active again")
 	}
 	wantStatus(t, "the client survived", b.manage(http.MethodGet, c.ID, c.RAT, nil), http.StatusOK, "")
+}
+
+// crossSignIn signs c in across the pair for its resource: authorize on
+// B, consent on A, GitHub's callback on A (the issuer); the flow has the
+// code.
+func crossSignIn(t *testing.T, p *pair, c *regClient) *flow {
+	t.Helper()
+	a, b := p.a, p.b
+	br := a.newBrowser()
+	req := newAuthReq(c)
+	req.Query.Set("resource", p.resource)
+	page := a.get(br.c, b.url(req.path()))
+	if page.Status != http.StatusOK {
+		t.Fatalf("authorize on B: %s", page)
+	}
+	consent := br.submit(br.parseConsent(page), "approve", nil) // posted to A
+	f := &flow{Req: req, GitHub: consent.location(t)}
+	if f.GitHub == nil {
+		t.Fatalf("consent on A: %s", consent)
+	}
+	br.finish(f)
+	if f.Code == "" {
+		t.Fatalf("callback on A: no code (%s)", f.Final)
+	}
+	return f
 }
