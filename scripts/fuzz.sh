@@ -38,9 +38,20 @@ for entry in "${all[@]}"; do
 	ran=$((ran + 1))
 	echo "== $name ($pkg) for $duration"
 	start=$(date +%s)
-	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration"; then
-		echo "!! $name found a failing input (see $pkg/testdata/fuzz/$name/)"
-		status=1
+	corpus="$pkg/testdata/fuzz/$name"
+	before=$(ls "$corpus" 2>/dev/null | sort || true)
+	# -timeout 0: go test's default 10m would end a 10m run as a failure.
+	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -timeout 0; then
+		after=$(ls "$corpus" 2>/dev/null | sort || true)
+		if [ "$before" != "$after" ]; then
+			echo "!! $name found a failing input: $(comm -13 <(echo "$before") <(echo "$after") | sed "s|^|$corpus/|")"
+			status=1
+		else
+			# Go 1.26's fuzz coordinator may report "context deadline
+			# exceeded" when -fuzztime ends mid-execution and write no
+			# input (go.dev/issue/75804, fixed in Go 1.27): not a finding.
+			echo "== $name: go test failed without writing an input (the -fuzztime race of go.dev/issue/75804); not counted"
+		fi
 	fi
 	echo "== $name: $(( $(date +%s) - start )) s"
 done
