@@ -151,10 +151,24 @@ func (a *Admin) Client(ctx context.Context, id string) (ClientView, error) {
 }
 
 // DeleteClient deletes a client and revokes all its grants; every
-// instance's gate drops their tokens at the store's announcement.
+// instance's gate drops their tokens at the store's announcement, and
+// the users' GitHub tokens held for those grants are revoked at GitHub
+// (best effort; the grants are found by listing, which an operator's
+// command may afford).
 func (a *Admin) DeleteClient(ctx context.Context, id string) error {
+	var grants []*Grant
+	if err := each(ctx, a.s.store.ListGrants, func(g *Grant) {
+		if g.ClientID == id {
+			grants = append(grants, g)
+		}
+	}); err != nil {
+		return err
+	}
 	if err := a.s.store.DeleteClient(ctx, id); err != nil {
 		return err
+	}
+	for _, g := range grants {
+		a.s.check.revokeAtGitHub(ctx, g)
 	}
 	a.s.env.log.InfoContext(ctx, "client deleted", "step", "admin", "client_id", id)
 	a.s.env.metrics.Revocation("client")
@@ -190,6 +204,7 @@ func (a *Admin) RevokeGrant(ctx context.Context, id, kind string) error {
 	if err := a.s.store.RevokeGrant(ctx, id); err != nil {
 		return err
 	}
+	a.s.check.revokeAtGitHub(ctx, g)
 	a.s.env.log.InfoContext(ctx, "grant revoked", "step", "admin", "client_id", g.ClientID, "github_id", g.User.ID)
 	a.s.env.metrics.Revocation(kind)
 	return nil

@@ -292,3 +292,33 @@ func TestCodeReplayEndsGitHubToken_AC04(t *testing.T) {
 		t.Fatalf("GitHub tokens revoked at GitHub after the replay: %d", len(got))
 	}
 }
+
+// TestAdminEndsGitHubTokens: a grant revoked through the admin API, and
+// the grants of a client the admin API deletes, lose their GitHub tokens
+// at GitHub too.
+func TestAdminEndsGitHubTokens(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	admin := h.Server.Admin()
+	c := h.newClient(authBasic)
+	h.fullFlow(c)
+	first := h.gh.IssuedTokens()[0]
+	n, err := admin.Revoke(t.Context(), oauthcore.Filter{Client: c.ID}, "client")
+	if err != nil || n != 1 {
+		t.Fatalf("Revoke by client: %d, %v", n, err)
+	}
+	if h.gh.ValidToken(first) {
+		t.Fatal("the GitHub token of a grant revoked by the admin API is still valid")
+	}
+
+	d := h.newClient(authBasic)
+	h.fullFlow(d)
+	issued := h.gh.IssuedTokens()
+	second := issued[len(issued)-1]
+	if err := admin.DeleteClient(t.Context(), d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if h.gh.ValidToken(second) {
+		t.Fatal("the GitHub token of a deleted client's grant is still valid")
+	}
+}
