@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -94,7 +95,10 @@ type VerifyHandler struct {
 	teamsHdr  string
 	stripped  []string // lowercased identity header names, '_' as '-'
 	anyOrigin bool
-	logger    *zap.Logger
+	// gateOK is this gate's counter of passed requests, looked up once:
+	// the label lookup costs an allocation per request.
+	gateOK prometheus.Counter
+	logger *zap.Logger
 }
 
 // hostGates holds what the handler learns at run time.
@@ -128,6 +132,7 @@ func (h *VerifyHandler) Provision(ctx caddy.Context) error {
 	repl := caddy.NewReplacer()
 	h.Resource = repl.ReplaceKnown(h.Resource, "")
 	h.Scopes = splitList(repl, h.Scopes)
+	h.gateOK = metrics.gateRequests.WithLabelValues(h.metricsResource(), oauthcore.GateOutcome(nil))
 	h.AllowedOrigins = splitList(repl, h.AllowedOrigins)
 	h.idHeader = headerOr(h.UserIDHeader, "X-User-Id")
 	h.nameHdr = headerOr(h.UserNameHeader, "X-User-Name")
@@ -192,13 +197,14 @@ func (h *VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return nil
 	}
 	claims, sess, err := gate.CheckSession(w, r, h.verifier, path, h.GitHubToken)
-	metrics.gate(h.metricsResource(), err)
 	if err != nil {
+		metrics.gate(h.metricsResource(), err)
 		if ce := h.logger.Check(zapcore.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.String("reason", err.Error()), zap.String("resource", gate.Resource))
 		}
 		return nil
 	}
+	h.gateOK.Inc()
 	h.passIdentity(r, claims, sess)
 	return next.ServeHTTP(w, r)
 }

@@ -98,7 +98,7 @@ func (a *clientAuthenticator) authenticate(r *http.Request, p params) (*Client, 
 	if cr.method == AuthNone {
 		return nil, authFailed()
 	}
-	failures := "client:authfail:" + HashSecret(c.ID)[:32]
+	failures := clientKey("authfail", c.ID)
 	if err := a.limits.over(r.Context(), failures, a.maxFailures, "failed authentications of this client"); err != nil {
 		return nil, err
 	}

@@ -164,5 +164,9 @@ func (e *env) limitAddress(r *http.Request, kind string, limit int, what string)
 
 // limitClient counts a request of clientID against a per-client limit.
 func (e *env) limitClient(r *http.Request, kind, clientID string, limit int, what string) error {
-	return e.limits.hit(r.Context(), "client:"+kind+":"+HashSecret(clientID)[:32], limit, what)
+	return e.limits.hit(r.Context(), clientKey(kind, clientID), limit, what)
 }
+
+// clientKey is the counting key of a client for a kind of limit; the id
+// is hashed, since a client_id URL may be long.
+func clientKey(kind, clientID string) string { return "client:" + kind + ":" + HashSecret(clientID)[:32] }
