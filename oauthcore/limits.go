@@ -169,4 +169,6 @@ func (e *env) limitClient(r *http.Request, kind, clientID string, limit int, wha
 
 // clientKey is the counting key of a client for a kind of limit; the id
 // is hashed, since a client_id URL may be long.
-func clientKey(kind, clientID string) string { return "client:" + kind + ":" + HashSecret(clientID)[:32] }
+func clientKey(kind, clientID string) string {
+	return "client:" + kind + ":" + HashSecret(clientID)[:32]
+}
